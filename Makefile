@@ -1,0 +1,48 @@
+# The HE-ObsCore VO service for Cherenkov (IACT) DL3 data.  `make` lists the targets.
+#
+#   make serve [PORT=8080] [DATA=<dir>]   install what is missing, ingest, serve TAP in the foreground
+#   make test                             the same set-up, then every test against an isolated instance
+#
+# Variables: PORT (default: etc/site.yaml), DATA (data directory of the default collection,
+# default: etc/collections.yaml), PYTEST_ARGS (extra pytest arguments).
+
+SHELL := /bin/bash
+PY := /usr/bin/python3
+VENV := .venv
+PORT ?=
+DATA ?=
+PYTEST_ARGS ?=
+INSTANCE_ARGS := $(if $(PORT),--port $(PORT)) $(if $(DATA),--data $(DATA))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup serve ingest rd test unit clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+setup: $(VENV)/.installed  ## install system packages, start PostgreSQL, make the test virtualenv
+	@bin/setup-system
+
+$(VENV)/.installed: pyproject.toml
+	@bin/setup-system
+	$(PY) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
+	$(PY) -m instance serve serve $(INSTANCE_ARGS)
+
+ingest: setup  ## configure the serve instance and ingest what changed, without serving
+	$(PY) -m instance serve prepare $(INSTANCE_ARGS)
+
+rd: ## render the RDs and DaCHS configuration of the serve instance into var/serve
+	$(PY) -m instance serve rds $(INSTANCE_ARGS)
+
+test: setup  ## run every test (unit, live DaCHS instance, validators) on an isolated instance
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+unit: setup  ## run only the tests that need neither DaCHS nor PostgreSQL
+	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+clean:  ## drop the serve instance (database, roles, var/serve)
+	$(PY) -m instance serve destroy

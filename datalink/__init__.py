@@ -1,0 +1,1 @@
+"""DataLink for every observation (filled by the DataLink issue)."""

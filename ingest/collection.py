@@ -1,0 +1,94 @@
+"""Reading a whole collection: one result per observation of its hdu-index, in index order.
+
+A bad observation (missing file, missing mandatory keyword, unreadable FITS, ...) gives a result with an
+IngestError and does not stop the others. A collection whose hdu-index (or configured obs-index) cannot
+be read raises IngestError at once: there is nothing to iterate over.
+"""
+
+import zlib
+from dataclasses import dataclass
+
+from .errors import IngestError
+from .fitsfiles import FitsFiles
+from .hdu_index import read_hdu_index
+from .irf import summarise_irfs
+from .obs_index import read_obs_index
+from .observation import locate_observation, observation_row
+
+# Failures of astropy, numpy or the files that are not yet IngestErrors: reported per observation.
+READ_FAILURES = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, zlib.error)
+
+
+@dataclass(frozen=True)
+class ObservationResult:
+    obs_id: str
+    row: dict = None  # the collection table row, or None when rejected
+    error: IngestError = None  # why it was rejected, or None
+
+    @property
+    def ok(self):
+        return self.error is None
+
+
+class CollectionReader:
+    """The indexes of one collection, read once, and the rows of its observations on demand."""
+
+    def __init__(self, collection, site):
+        self.collection, self.site = collection, site
+        self.hdu_index = read_hdu_index(collection.hdu_index_path)
+        self.obs_index = read_obs_index(collection.obs_index_path) if collection.obs_index else None
+        self._irf_cache = {}
+
+    def obs_ids(self):
+        return self.hdu_index.obs_ids()
+
+    def results(self):
+        for obs_id in self.obs_ids():
+            yield self.result(obs_id)
+
+    def result(self, obs_id):
+        """The ObservationResult of one observation (an error result if the index does not list it)."""
+        obs_id = str(obs_id)
+        entries = self.hdu_index.entries_for(obs_id)
+        if not entries:
+            return ObservationResult(obs_id, error=IngestError(
+                f"OBS_ID {obs_id} is not in the hdu-index", self.hdu_index.path))
+        try:
+            return ObservationResult(obs_id, row=self._row(obs_id, entries))
+        except IngestError as exc:
+            return ObservationResult(obs_id, error=exc)
+        except READ_FAILURES as exc:
+            path = next((e.path for e in entries if e.hdu_type == "events"), entries[0].path)
+            return ObservationResult(obs_id, error=IngestError(f"{type(exc).__name__}: {exc}", path))
+
+    def _row(self, obs_id, entries):
+        obs_row = self.obs_index.row(obs_id) if self.obs_index else {}
+        obs_header = self.obs_index.header if self.obs_index else {}
+        with FitsFiles() as fits_files:
+            hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
+            summary = self._irf_summary(hdus)
+            return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header)
+
+    def _irf_summary(self, hdus):
+        """IRF summaries of shared calibration files are computed once per collection (CTA 1DC: one
+        IRF file for every observation); IRFs in the event file are summarised each time."""
+        shared = all(entry.path != hdus.events.path for entry in hdus.irf_entries)
+        if not shared or not hdus.irf_entries:
+            return summarise_irfs(hdus.irfs)
+        key = tuple(sorted((e.hdu_type, e.path, e.hdu_name.upper()) for e in hdus.irf_entries))
+        if key not in self._irf_cache:
+            self._irf_cache[key] = summarise_irfs(hdus.irfs)
+        return self._irf_cache[key]
+
+
+def read_collection(collection, site):
+    """Iterates over ObservationResults, one per observation of the hdu-index, in index order.
+
+    The indexes are read before the first result: an unreadable hdu-index raises IngestError here.
+    """
+    return CollectionReader(collection, site).results()
+
+
+def read_observation(collection, site, obs_id):
+    """The ObservationResult of one observation of a collection."""
+    return CollectionReader(collection, site).result(obs_id)

@@ -1,0 +1,296 @@
+"""Typed configuration: etc/site.yaml (the data centre) and etc/collections.yaml (what it publishes).
+
+Only the keys the ingest uses are typed; every other key is kept, untouched, in `extra`, so the files can
+grow (licence texts, registry metadata, ...) without changing this module. A wrong value raises
+ConfigError naming the file and the key path, e.g. ``etc/collections.yaml: collections.hess_dr1.data_rights:
+must be one of public, proprietary, secure``.
+"""
+
+import dataclasses
+import datetime
+import os
+from dataclasses import dataclass, field
+
+import yaml
+
+DATA_RIGHTS = ("public", "proprietary", "secure")
+
+
+class ConfigError(ValueError):
+    def __init__(self, path, key, message):
+        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
+        self.path, self.key, self.message = path, key, message
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The data centre (etc/site.yaml)."""
+
+    authority: str  # IVOA authority: identifiers are ivo://<authority>/...
+    site_name: str = None
+    site_short_name: str = None
+    site_description: str = None
+    publisher: str = None
+    publisher_id: str = None
+    publisher_url: str = None
+    contact: dict = field(default_factory=dict)  # name, email, address
+    port: int = 8080
+    bind_address: str = "127.0.0.1"
+    server_url: str = "http://localhost:{port}"  # {port}: the port served on
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SiteLocation:
+    """Where the telescopes are; any value given here replaces the EVENTS header's GEOLON/GEOLAT/ALTITUDE."""
+
+    name: str = None
+    geo_lon: float = None  # deg
+    geo_lat: float = None  # deg
+    geo_alt: float = None  # m
+
+
+@dataclass(frozen=True)
+class ObservationOverride:
+    """Per-observation curation values (`observations: {<obs_id>: {...}}` in a collection)."""
+
+    data_rights: str = None
+    obs_release_date: datetime.datetime = None
+    owner: str = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    """One GADF collection (an entry under `collections:` in etc/collections.yaml)."""
+
+    name: str
+    schema: str
+    obs_collection: str
+    data_dir: str  # absolute
+    hdu_index: str = "hdu-index.fits.gz"  # relative to data_dir
+    obs_index: str = None  # relative to data_dir; None: no obs-index
+    title: str = None
+    description: str = None
+    facility_name: str = None
+    instrument_name: str = None  # used when the EVENTS header has no INSTRUME
+    creator_name: str = None
+    bib_reference: str = None
+    proposal_id: str = None
+    target_class: str = None
+    obs_title: str = None
+    publisher_id: str = None
+    reference_url: str = None
+    licence: str = None  # terms of use, shown with the collection
+    licence_file: str = None  # relative to data_dir: the release's own terms
+    obtain: str = None  # how a user elsewhere gets the data
+    data_rights: str = None
+    obs_release_date: datetime.datetime = None
+    fov_radius: float = None  # deg; replaces what the files say (spec §4.5)
+    site: SiteLocation = field(default_factory=SiteLocation)
+    defaults: dict = field(default_factory=dict)  # column -> value where the files say nothing
+    observations: dict = field(default_factory=dict)  # obs_id (str) -> ObservationOverride
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def hdu_index_path(self):
+        return os.path.join(self.data_dir, self.hdu_index)
+
+    @property
+    def obs_index_path(self):
+        return os.path.join(self.data_dir, self.obs_index) if self.obs_index else None
+
+    def with_data_dir(self, data_dir):
+        """The same collection read from another directory (e.g. `make serve DATA=<dir>`)."""
+        return dataclasses.replace(self, data_dir=os.path.abspath(data_dir))
+
+    def override_for(self, obs_id):
+        return self.observations.get(str(obs_id), ObservationOverride())
+
+
+# ---- loading
+
+
+def _read_yaml(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, None, f"not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(path, None, "must be a mapping of keys to values")
+    return document
+
+
+class _Reader:
+    """Takes typed values out of one mapping of a config file, naming `path: key` in errors."""
+
+    def __init__(self, path, mapping, prefix=""):
+        if not isinstance(mapping, dict):
+            raise ConfigError(path, prefix.rstrip(".") or None, "must be a mapping")
+        self.path, self.mapping, self.prefix = path, mapping, prefix
+        self.used = set()
+
+    def key(self, name):
+        return self.prefix + str(name)
+
+    def fail(self, name, message):
+        raise ConfigError(self.path, self.key(name), message)
+
+    def get(self, name, kind=str, required=False, default=None):
+        self.used.add(name)
+        value = self.mapping.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "missing mandatory key")
+            return default
+        return _convert(self, name, value, kind)
+
+    def child(self, name):
+        self.used.add(name)
+        return _Reader(self.path, self.mapping.get(name) or {}, self.key(name) + ".")
+
+    def extra(self):
+        return {k: v for k, v in self.mapping.items() if k not in self.used}
+
+
+def _convert(reader, name, value, kind):
+    if kind is str:
+        if isinstance(value, (dict, list)):
+            reader.fail(name, "must be a single value")
+        return str(value).strip()
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            reader.fail(name, f"must be a whole number, not {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            reader.fail(name, f"must be a number, not {value!r}")
+        return float(value)
+    if kind is datetime.datetime:
+        return _datetime(reader, name, value)
+    if kind == "data_rights":
+        if value not in DATA_RIGHTS:
+            reader.fail(name, f"must be one of {', '.join(DATA_RIGHTS)}, not {value!r}")
+        return value
+    raise TypeError(kind)
+
+
+def _datetime(reader, name, value):
+    # YAML turns an unquoted 2018-09-25 into a date already; a quoted one is a string.
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day)
+    try:
+        return datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        reader.fail(name, f"must be a date (YYYY-MM-DD), not {value!r}")
+
+
+def load_site(path):
+    """The data centre's configuration (etc/site.yaml)."""
+    reader = _Reader(path, _read_yaml(path))
+    # Only the authority is needed to ingest; the server needs the rest (instance/ checks it).
+    values = {"authority": reader.get("authority", required=True)}
+    for key in ("site_name", "site_short_name", "site_description", "publisher"):
+        values[key] = reader.get(key)
+    contact = reader.child("contact")
+    values["contact"] = {key: contact.get(key) for key in ("name", "email", "address")}
+    for key, kind in (("publisher_id", str), ("publisher_url", str), ("port", int),
+                      ("bind_address", str), ("server_url", str)):
+        value = reader.get(key, kind)
+        if value is not None:
+            values[key] = value
+    return SiteConfig(extra=reader.extra(), **values)
+
+
+def load_collections(path, project_root, data_dirs=None):
+    """The collections of etc/collections.yaml: {name: CollectionConfig}.
+
+    Relative data_dir values are relative to `project_root`; `data_dirs` ({name: directory}) replaces
+    the data_dir of the named collections.
+    """
+    document = _read_yaml(path)
+    collections = _Reader(path, document).child("collections")
+    if not collections.mapping:
+        raise ConfigError(path, "collections", "no collection defined")
+    result = {}
+    for name in collections.mapping:
+        result[str(name)] = _collection(path, str(name), collections.child(name), project_root)
+    for name, data_dir in (data_dirs or {}).items():
+        if name not in result:
+            raise ConfigError(path, "collections", f"no collection named {name!r}")
+        result[name] = result[name].with_data_dir(data_dir)
+    return result
+
+
+def default_collection_name(path):
+    """The name under `default:` in etc/collections.yaml (the only collection if there is one)."""
+    document = _read_yaml(path)
+    reader = _Reader(path, document)
+    names = list(reader.child("collections").mapping)
+    default = reader.get("default")
+    if default is None and len(names) == 1:
+        return str(names[0])
+    if default is None:
+        raise ConfigError(path, "default", "missing mandatory key (there are several collections)")
+    if default not in names:
+        raise ConfigError(path, "default", f"names no collection under collections: {default!r}")
+    return default
+
+
+def _collection(path, name, reader, project_root):
+    data_dir = reader.get("data_dir", required=True)
+    values = dict(
+        name=name,
+        schema=reader.get("schema", required=True),
+        obs_collection=reader.get("obs_collection", required=True),
+        data_dir=os.path.normpath(os.path.join(project_root, os.path.expanduser(data_dir))),
+        hdu_index=reader.get("hdu_index", default="hdu-index.fits.gz"),
+        obs_index=reader.get("obs_index"),
+        data_rights=reader.get("data_rights", "data_rights"),
+        obs_release_date=reader.get("obs_release_date", datetime.datetime),
+        fov_radius=reader.get("fov_radius", float),
+        site=_site_location(reader.child("site")),
+        defaults=_defaults(reader.child("defaults")),
+        observations=_observations(reader.child("observations")),
+    )
+    for key in ("title", "description", "facility_name", "instrument_name", "creator_name",
+                "bib_reference", "proposal_id", "target_class", "obs_title", "publisher_id",
+                "reference_url", "licence", "licence_file", "obtain"):
+        values[key] = reader.get(key)
+    return CollectionConfig(extra=reader.extra(), **values)
+
+
+def _site_location(reader):
+    return SiteLocation(name=reader.get("name"), geo_lon=reader.get("geo_lon", float),
+                        geo_lat=reader.get("geo_lat", float), geo_alt=reader.get("geo_alt", float))
+
+
+def _defaults(reader):
+    """Column defaults: the keys must be columns of the collection table (schemas/columns.yaml)."""
+    from .columns import collection_column_names
+
+    known = collection_column_names()
+    for key in reader.mapping:
+        if key not in known:
+            reader.fail(key, "not a column of the collection table (schemas/columns.yaml)")
+    return dict(reader.mapping)
+
+
+def _observations(reader):
+    overrides = {}
+    for obs_id in reader.mapping:
+        try:
+            key = str(int(obs_id))
+        except (TypeError, ValueError):
+            reader.fail(obs_id, "observation ids must be whole numbers")
+        entry = reader.child(obs_id)
+        overrides[key] = ObservationOverride(
+            data_rights=entry.get("data_rights", "data_rights"),
+            obs_release_date=entry.get("obs_release_date", datetime.datetime),
+            owner=entry.get("owner"), extra=entry.extra())
+    return overrides

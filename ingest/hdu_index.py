@@ -1,0 +1,143 @@
+"""The GADF hdu-index: which file and HDU hold each part (events, GTI, IRFs) of an observation.
+
+GADF "HDU index table": columns OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME (SIZE optional).
+An HDU is found at <directory of the index>/<FILE_DIR>/<FILE_NAME> (a BASE_DIR keyword in the index
+header replaces the index directory), inside that file by EXTNAME = HDU_NAME, else by its HDUCLAS keywords.
+"""
+
+import os
+from dataclasses import dataclass
+
+from astropy.io import fits
+
+from .errors import IngestError
+from .fitsfiles import LocatedHdu, open_fits
+from .values import as_int, as_str
+
+# Columns that make a table an hdu-index, whatever its EXTNAME says (some files name it OBS_INDEX).
+HDU_INDEX_COLUMNS = {"OBS_ID", "HDU_TYPE", "FILE_NAME", "HDU_NAME"}
+
+# Where HDU_NAME does not match any EXTNAME, the HDU is recognised by these keywords (GADF HDUCLAS1/2;
+# HDUCLAS2 'PSF' is an older spelling of 'RPSF').
+HDUCLAS_OF_TYPE = {
+    "events": ("HDUCLAS1", {"EVENTS"}),
+    "gti": ("HDUCLAS1", {"GTI"}),
+    "pointing": ("HDUCLAS1", {"POINTING"}),
+    "aeff": ("HDUCLAS2", {"EFF_AREA"}),
+    "edisp": ("HDUCLAS2", {"EDISP"}),
+    "psf": ("HDUCLAS2", {"RPSF", "PSF"}),
+    "bkg": ("HDUCLAS2", {"BKG"}),
+    "rad_max": ("HDUCLAS2", {"RAD_MAX"}),
+}
+
+
+@dataclass(frozen=True)
+class HduIndexEntry:
+    """One row of the hdu-index, with the file path already resolved."""
+
+    obs_id: str
+    hdu_type: str  # lower case: events, gti, aeff, edisp, psf, bkg, rad_max, pointing, ...
+    hdu_class: str
+    path: str
+    hdu_name: str
+    size: int = None  # bytes of the HDU, a hint only
+
+
+@dataclass(frozen=True)
+class HduIndex:
+    path: str
+    entries: tuple
+
+    def obs_ids(self):
+        """The observation ids in the order of their first appearance in the index."""
+        seen = {}
+        for entry in self.entries:
+            seen.setdefault(entry.obs_id, None)
+        return list(seen)
+
+    def entries_for(self, obs_id):
+        return [entry for entry in self.entries if entry.obs_id == obs_id]
+
+
+def normalise_obs_id(value):
+    """GADF OBS_ID as the decimal string the service uses ('23523' from 23523, 23523.0 or ' 23523')."""
+    number = as_int(value)
+    if number is None:
+        text = as_str(value)
+        raise ValueError(f"OBS_ID {text!r} is not a whole number")
+    return str(number)
+
+
+def is_hdu_index(table_hdu):
+    return HDU_INDEX_COLUMNS <= {name.upper() for name in table_hdu.columns.names}
+
+
+def is_obs_index(table_hdu):
+    names = {name.upper() for name in table_hdu.columns.names}
+    return "OBS_ID" in names and not ({"HDU_TYPE", "FILE_NAME"} & names)
+
+
+def find_index_table(hdulist, recognise, path, kind):
+    """The first binary table of the file that `recognise` accepts (index files are told by columns)."""
+    for hdu in hdulist:
+        if isinstance(hdu, fits.BinTableHDU) and recognise(hdu):
+            return hdu
+    raise IngestError(f"no {kind} table (recognised by its columns) in this file", path)
+
+
+def read_hdu_index(path):
+    """Reads an hdu-index file; raises IngestError naming the file if it is missing or not an hdu-index."""
+    hdulist = open_fits(path)
+    with hdulist:
+        table = find_index_table(hdulist, is_hdu_index, path, "hdu-index")
+        base_dir = _base_dir(path, table.header)
+        names = {name.upper(): name for name in table.columns.names}
+        data = table.data
+        entries = []
+        for row_number, row in enumerate(data, start=1):
+            entries.append(_entry(row, names, base_dir, path, table.name, row_number))
+    return HduIndex(path=path, entries=tuple(entries))
+
+
+def _base_dir(index_path, header):
+    index_dir = os.path.dirname(os.path.abspath(index_path))
+    base_dir = as_str(header.get("BASE_DIR"))
+    if not base_dir:
+        return index_dir
+    return os.path.join(index_dir, base_dir)  # an absolute BASE_DIR wins in os.path.join
+
+
+def _entry(row, names, base_dir, index_path, hdu_name, row_number):
+    def cell(column):
+        return as_str(row[names[column]]) if column in names else None
+
+    try:
+        obs_id = normalise_obs_id(row[names["OBS_ID"]])
+    except ValueError as exc:
+        raise IngestError(f"row {row_number}: {exc}", index_path, hdu_name, "OBS_ID") from None
+    hdu_type = (cell("HDU_TYPE") or "").lower()
+    file_name = cell("FILE_NAME")
+    if not file_name:
+        raise IngestError(f"row {row_number}: empty FILE_NAME", index_path, hdu_name, "FILE_NAME")
+    file_dir = cell("FILE_DIR") or "."  # an empty FILE_DIR means the index directory
+    path = os.path.normpath(os.path.join(base_dir, file_dir, file_name))
+    size = as_int(row[names["SIZE"]]) if "SIZE" in names else None
+    return HduIndexEntry(obs_id=obs_id, hdu_type=hdu_type, hdu_class=(cell("HDU_CLASS") or "").lower(),
+                         path=path, hdu_name=cell("HDU_NAME") or "", size=size)
+
+
+def locate_hdu(entry, fits_files):
+    """The HDU an index entry points to, in a file opened through `fits_files` (a FitsFiles)."""
+    hdulist = fits_files.get(entry.path)
+    wanted = entry.hdu_name.upper()
+    for hdu in hdulist:
+        if (hdu.name or "").upper() == wanted:
+            return LocatedHdu(entry.path, hdu)
+    keyword, values = HDUCLAS_OF_TYPE.get(entry.hdu_type, (None, set()))
+    for hdu in hdulist:
+        value = as_str(hdu.header.get(keyword)) if keyword else None
+        if value and value.upper() in values:
+            return LocatedHdu(entry.path, hdu)
+    present = ", ".join(hdu.name or "PRIMARY" for hdu in hdulist)
+    raise IngestError(f"no HDU named {entry.hdu_name!r} nor any HDU of type {entry.hdu_type!r} "
+                      f"(the file has: {present})", entry.path, entry.hdu_name)

@@ -1,0 +1,460 @@
+"""One observation's row of the collection table, built from its GADF HDUs (HE-OBSCORE-SPEC §1–§4).
+
+`locate_observation` finds the HDUs the hdu-index lists for an observation; `observation_row` turns them,
+the obs-index row and the configuration into a dict with exactly the columns of the collection table
+(schemas/columns.yaml), every value a plain Python value or None.
+"""
+
+import datetime
+import math
+import re
+from dataclasses import dataclass, field
+
+import astropy.units as u
+import numpy as np
+
+from . import modes, sky
+from .columns import collection_columns
+from .errors import IngestError
+from .hdu_index import locate_hdu, normalise_obs_id
+from .irf import REFERENCE_ENERGY_TEV, REFERENCE_OFFSET_DEG, summarise_irfs
+from .payload import event_list_kbytes
+from .times import read_time_reference, utc_mjd
+from .tmoc import gti_tmoc
+from .values import as_float, as_int, as_str, parse_datetime, plain
+
+HC_EV_M = 1.239841984332e-6  # h c in eV m: wavelength = HC_EV_M / energy
+IRF_TYPES = ("aeff", "edisp", "psf", "bkg", "rad_max")
+EVENT_LIST_TYPES = ("events", "gti", "pointing")  # what the #this event-list file holds
+
+# GADF obs-index columns (spec §3): column -> keywords, looked up in the EVENTS header first and in the
+# obs-index row second (both spellings of DATE-OBS and friends occur).
+GADF_KEYWORDS = {
+    "ra_pnt": ("RA_PNT",), "dec_pnt": ("DEC_PNT",), "glon_pnt": ("GLON_PNT",), "glat_pnt": ("GLAT_PNT",),
+    "alt_pnt": ("ALT_PNT",), "az_pnt": ("AZ_PNT",), "zen_pnt": ("ZEN_PNT",),
+    "date_obs": ("DATE-OBS", "DATE_OBS"), "time_obs": ("TIME-OBS", "TIME_OBS"),
+    "date_end": ("DATE-END", "DATE_END"), "time_end": ("TIME-END", "TIME_END"),
+    "ontime": ("ONTIME",), "livetime": ("LIVETIME",), "deadc": ("DEADC",),
+    "n_tels": ("N_TELS",), "tellist": ("TELLIST",), "quality": ("QUALITY",), "object": ("OBJECT",),
+    "ra_obj": ("RA_OBJ",), "dec_obj": ("DEC_OBJ",),
+    "safe_energy_lo": ("SAFE_ENERGY_LO",), "safe_energy_hi": ("SAFE_ENERGY_HI",),
+    "muoneff": ("MUONEFF",), "bkg_scale": ("BKG_SCALE",), "trgrate": ("TRGRATE",), "ztrgrate": ("ZTRGRATE",),
+    "brokpix": ("BROKPIX",), "airtemp": ("AIRTEMP",), "pressure": ("PRESSURE",), "nsblevel": ("NSBLEVEL",),
+    "relhum": ("RELHUM",),
+}
+TEXT_GADF_COLUMNS = {"date_obs", "time_obs", "date_end", "time_end", "tellist", "object"}
+INTEGER_GADF_COLUMNS = {"n_tels", "quality"}
+
+
+@dataclass
+class ObservationHdus:
+    """The HDUs of one observation, located through the hdu-index."""
+
+    obs_id: str
+    events: object  # LocatedHdu
+    gti: object = None
+    pointing: object = None
+    irfs: dict = field(default_factory=dict)  # hdu_type -> LocatedHdu
+    irf_entries: tuple = ()  # the hdu-index entries of the IRFs (a cache key for shared IRF files)
+
+
+def locate_observation(obs_id, entries, fits_files, index_path=None):
+    """Locates every HDU the index lists for an observation: a missing file or HDU is an IngestError."""
+    located = {}
+    for entry in entries:
+        # The first row of a type wins; every row must still point to an existing HDU.
+        hdu = locate_hdu(entry, fits_files)
+        located.setdefault(entry.hdu_type, hdu)
+    if "events" not in located:
+        raise IngestError(f"the hdu-index lists no events HDU for OBS_ID {obs_id}", index_path)
+    irf_entries = tuple(entry for entry in entries if entry.hdu_type in IRF_TYPES)
+    return ObservationHdus(obs_id=obs_id, events=located["events"], gti=located.get("gti"),
+                           pointing=located.get("pointing"),
+                           irfs={t: located[t] for t in IRF_TYPES if t in located}, irf_entries=irf_entries)
+
+
+def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summary=None,
+                    obs_index_header=None):
+    """The complete row (a dict over the collection table's columns) of one observation.
+
+    hdus: ObservationHdus; obs_index_row: the obs-index row ({} without obs-index); collection, site:
+    CollectionConfig and SiteConfig; fits_files: the FitsFiles the HDUs were opened through;
+    irf_summary: an IrfSummary already computed for the same IRF HDUs (shared IRF files), or None;
+    obs_index_header: the obs-index header keywords (a last resort for GEOLON/GEOLAT/ALTITUDE).
+    """
+    events = hdus.events
+    obs_id = hdus.obs_id
+    _check_obs_id(events, obs_id)
+    if irf_summary is None:
+        irf_summary = summarise_irfs(hdus.irfs)
+    gadf = gadf_columns(events, obs_index_row)
+    row = {}
+    row.update(_identity(obs_id, collection, site))
+    row.update(gadf)
+    row.update(_time_columns(hdus, gadf))
+    row.update(_energy_columns(events, irf_summary, obs_index_row))
+    row.update(_space_columns(events, gadf, irf_summary, collection))
+    row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row))
+    row.update(_provenance_columns(events, irf_summary, obs_index_row))
+    row.update(_site_columns(events, collection, obs_index_header or {}))
+    row.update(_curation_columns(obs_id, events, collection, site, gadf))
+    row["access_estsize"] = event_list_kbytes(
+        [hdu for hdu in (hdus.events, hdus.gti, hdus.pointing) if hdu is not None], fits_files)
+    return _complete(row, collection, events)
+
+
+# ---- identity and constants
+
+
+def _check_obs_id(events, obs_id):
+    """The EVENTS header's OBS_ID (int, float or string) must be the one the hdu-index files it under."""
+    header_obs_id = events.optional("OBS_ID")
+    if header_obs_id is None:
+        return
+    try:
+        same = normalise_obs_id(header_obs_id) == obs_id
+    except ValueError:
+        same = False
+    if not same:
+        raise events.error(f"{header_obs_id!r} in the header, {obs_id} in the hdu-index", "OBS_ID")
+
+
+def _identity(obs_id, collection, site):
+    return {
+        "obs_id": obs_id,
+        "obs_publisher_did": f"ivo://{site.authority}/{collection.schema}?{obs_id}",
+        "obs_collection": collection.obs_collection,
+        "obs_creator_did": None,
+        "dataproduct_type": "event-list",
+        "dataproduct_subtype": "GADF DL3",
+        "calib_level": 2,
+        "access_format": "application/x-votable+xml;content=datalink",
+        # not pixelated along any axis (spec §1: NULL or -1, consistently: -1)
+        "s_xel1": -1, "s_xel2": -1, "t_xel": -1, "em_xel": -1, "pol_xel": -1,
+        "s_pixel_scale": None, "o_ucd": None, "pol_states": None,
+        "s_calib_status": "calibrated", "t_calib_status": "calibrated", "em_calib_status": "calibrated",
+        "s_ref_energy": REFERENCE_ENERGY_TEV * 1e12, "em_ref_energy": REFERENCE_ENERGY_TEV * 1e12,
+        "s_ref_oaa": REFERENCE_OFFSET_DEG, "em_ref_oaa": REFERENCE_OFFSET_DEG,
+        "messenger_name": "photon", "messenger_pdgid": "+22",
+        "t_resolution": None,  # no GADF keyword (spec §1): only a `defaults:` value fills it
+    }
+
+
+# ---- GADF obs-index columns
+
+
+def gadf_columns(events, obs_index_row):
+    """The GADF obs-index columns (spec §3), placeholders removed (spec §5: they are not facts)."""
+    values = {}
+    for column, keywords in GADF_KEYWORDS.items():
+        value = _header_then_index(events, obs_index_row, keywords)
+        if column in TEXT_GADF_COLUMNS:
+            values[column] = as_str(value)
+        elif column in INTEGER_GADF_COLUMNS:
+            values[column] = as_int(value)
+        else:
+            values[column] = as_float(value)
+    # ALT_PNT = 90 with AZ_PNT = 0 is what simulations write when they know no horizon position;
+    # a zenith angle of 0 next to them comes from the same non-value.
+    if values["alt_pnt"] == 90.0 and values["az_pnt"] == 0.0:
+        values["alt_pnt"] = values["az_pnt"] = None
+        if values["zen_pnt"] == 0.0:
+            values["zen_pnt"] = None
+    if values["n_tels"] == 0:
+        values["n_tels"] = None
+    if values["ra_obj"] == 0.0 and values["dec_obj"] == 0.0:
+        values["ra_obj"] = values["dec_obj"] = None
+    return values
+
+
+def _header_then_index(events, obs_index_row, keywords):
+    for key in keywords:
+        value = events.optional(key)
+        if value is not None:
+            return value
+    for key in keywords:
+        value = obs_index_row.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+# ---- time
+
+
+def _time_columns(hdus, gadf):
+    """t_min/t_max (UTC MJD), t_exptime, t_intervals, and the GTI span in the file's own time reference."""
+    events, gti = hdus.events, hdus.gti
+    if gti is not None:
+        starts, stops = gti.column("START"), gti.column("STOP")
+        seconds = (gti.column_unit("START") or None, gti.column_unit("STOP") or None)
+    else:
+        # No GTI in the index: the EVENTS TSTART/TSTOP are the only interval there is.
+        starts, stops = [events.mandatory("TSTART")], [events.mandatory("TSTOP")]
+        seconds = (None, None)
+    starts, stops = np.asarray(starts, dtype=float), np.asarray(stops, dtype=float)
+    if not len(starts):
+        raise (gti or events).error("no good time interval", "START")
+    reference = _time_reference(gti, events)
+    # START/STOP are in TIMEUNIT unless the columns carry their own unit.
+    starts = starts * _unit_factor(seconds[0], reference.timeunit)
+    stops = stops * _unit_factor(seconds[1], reference.timeunit)
+    start_times, stop_times = reference.times(starts), reference.times(stops)
+    first, last = int(np.argmin(starts)), int(np.argmax(stops))
+    in_seconds = u.Unit(reference.timeunit).to(u.s)
+    return {
+        "t_min": utc_mjd(start_times[first]),
+        "t_max": utc_mjd(stop_times[last]),
+        "t_exptime": _exposure(gadf, starts, stops, in_seconds),
+        "t_intervals": gti_tmoc(start_times, stop_times),
+        "tstart": float(starts[first]) * in_seconds,
+        "tstop": float(stops[last]) * in_seconds,
+        "mjdrefi": reference.mjdrefi, "mjdreff": reference.mjdreff, "timesys": reference.timesys,
+    }
+
+
+def _time_reference(gti, events):
+    """The GTI's own time reference; GADF wants it in both HDUs, but some files only have it in EVENTS.
+    Without a usable one in EVENTS either, the EVENTS error is the one reported."""
+    if gti is not None:
+        try:
+            return read_time_reference(gti)
+        except IngestError:
+            pass
+    return read_time_reference(events)
+
+
+def _unit_factor(column_unit, timeunit):
+    return u.Unit(column_unit).to(u.Unit(timeunit)) if column_unit else 1.0
+
+
+def _exposure(gadf, starts, stops, in_seconds):
+    """LIVETIME, else ONTIME × DEADC, else the summed GTIs (spec §1)."""
+    if gadf["livetime"] is not None:
+        return gadf["livetime"]
+    if gadf["ontime"] is not None and gadf["deadc"] is not None:
+        return gadf["ontime"] * gadf["deadc"]
+    return float(np.sum(np.clip(stops - starts, 0.0, None))) * in_seconds
+
+
+# ---- energy
+
+
+def _energy_columns(events, irf_summary, obs_index_row):
+    """Safe energy range in eV: the AEFF thresholds clamped to the event energies (spec §2, §4.4)."""
+    energies = np.asarray(events.column("ENERGY"))
+    unit = events.column_unit("ENERGY") or as_str(events.optional("EUNIT")) or "TeV"
+    try:
+        to_ev = u.Unit(unit).to(u.eV)
+    except (ValueError, u.UnitsError):
+        raise events.error(f"unit {unit!r} is not an energy", "ENERGY") from None
+    energies = energies[np.isfinite(energies)] if energies.dtype.kind == "f" else energies
+    low = [irf_summary.lo_thres * 1e12] if irf_summary.lo_thres is not None else []
+    high = [irf_summary.hi_thres * 1e12] if irf_summary.hi_thres is not None else []
+    if len(energies):
+        # plain() keeps a float32 column's shortest decimal value (0.03000008 TeV, not 0.030000079...)
+        low.append(plain(np.min(energies)) * to_ev)
+        high.append(plain(np.max(energies)) * to_ev)
+    energy_min = max(low) if low else None
+    energy_max = min(high) if high else None
+    ev_xel = int(events.mandatory("NAXIS2"))
+    event_count = as_int(obs_index_row.get("EVENT_COUNT"))
+    return {
+        "energy_min": energy_min, "energy_max": energy_max,
+        "em_min": HC_EV_M / energy_max if energy_max else None,
+        "em_max": HC_EV_M / energy_min if energy_min else None,
+        "em_ucd": "em.energy", "em_unit": unit,
+        "em_res_power": irf_summary.em_res_power,
+        "ev_xel": ev_xel, "event_count": ev_xel if event_count is None else event_count,
+    }
+
+
+# ---- space
+
+
+def _space_columns(events, gadf, irf_summary, collection):
+    ra_pnt, dec_pnt = gadf["ra_pnt"], gadf["dec_pnt"]
+    values = {"s_ra": None, "s_dec": None, "s_fov": None, "s_region": None,
+              "s_resolution": irf_summary.s_resolution}
+    if ra_pnt is None or dec_pnt is None:
+        return values
+    radecsys = as_str(events.optional("RADECSYS")) or as_str(events.optional("RADESYS"))
+    s_ra, s_dec = sky.pointing_icrs(ra_pnt, dec_pnt, radecsys, as_float(events.optional("EQUINOX")))
+    radius = fov_radius(events, irf_summary, collection, ra_pnt, dec_pnt)
+    values.update(s_ra=s_ra, s_dec=s_dec)
+    if radius:
+        values.update(s_fov=2.0 * radius, s_region=sky.circle_polygon(s_ra, s_dec, radius))
+    return values
+
+
+def fov_radius(events, irf_summary, collection, ra_pnt, dec_pnt):
+    """Field-of-view radius in deg (spec §4.5): configuration, DSVAL CIRCLE, full-enclosure AEFF offset
+    range, else the 99th percentile of the event offsets rounded up to 0.1° (never their maximum:
+    mis-reconstructed events lie tens of degrees away)."""
+    if collection.fov_radius:
+        return collection.fov_radius
+    radius = sky.circle_radius(events.header)
+    if radius:
+        return radius
+    if irf_summary.max_offset:
+        return irf_summary.max_offset
+    if "RA" not in events.columns or "DEC" not in events.columns or not len(events.data):
+        return None
+    offsets = sky.offsets_deg(events.column("RA"), events.column("DEC"), ra_pnt, dec_pnt)
+    offsets = offsets[np.isfinite(offsets)]
+    if not len(offsets):
+        return None
+    return math.ceil(round(float(np.percentile(offsets, 99)) * 10.0, 6)) / 10.0
+
+
+# ---- modes (HE extension)
+
+
+def _mode_columns(events, gadf, irf_summary, collection, obs_index_row):
+    file_mode = as_str(events.optional("OBS_MODE")) or as_str(obs_index_row.get("OBS_MODE"))
+    mode = modes.obs_mode(file_mode, gadf["ra_pnt"] is not None) or collection.defaults.get("obs_mode")
+    mode = mode.upper() if mode else None
+    offset = sky.target_offset(gadf["ra_pnt"], gadf["dec_pnt"], gadf["ra_obj"], gadf["dec_obj"])
+    tracking = modes.tracking_mode(mode)
+    pointing = modes.pointing_mode(as_float(events.optional("CONV_DEP")))
+    header_irf = as_str(events.optional("IRF")) or as_str(obs_index_row.get("IRF"))
+    return {
+        "obs_mode": mode,
+        "tracking_mode": tracking, "tracking_type": tracking,
+        "scan_mode": modes.scan_mode(mode, offset),
+        "pointing_mode": pointing, "array_pointing_mode": pointing,
+        "analysis_mode": modes.analysis_mode(as_str(events.optional("EV_CLASS")), irf_summary.irf_config,
+                                             header_irf),
+        "event_type": as_str(events.optional("EVENT_TYPE")),
+    }
+
+
+# ---- provenance and configuration (CTA data model use cases)
+
+
+def _provenance_columns(events, irf_summary, obs_index_row):
+    creator = as_str(events.optional("CREATOR"))
+    version = _creator_version(creator) or as_str(events.optional("EVTVER"))
+    header_irf = as_str(events.optional("IRF")) or as_str(obs_index_row.get("IRF"))
+    return {
+        "creator": creator,
+        "creator_version": version,
+        "ev_class": as_str(events.optional("EV_CLASS")),
+        "irf_config": irf_summary.irf_config or header_irf,
+        "irf_class": irf_summary.irf_class,
+        "rad_max": irf_summary.rad_max,
+        "hdu_version": as_str(events.optional("HDUVERS")),
+        "zenith": None,  # from zen_pnt / alt_pnt in _complete, once their placeholders are gone
+    }
+
+
+def _creator_version(creator):
+    """'1.4.0' from 'ctobssim (1.4.0)'."""
+    match = re.search(r"\(\s*([^()]*?)\s*\)\s*$", creator or "")
+    return match.group(1) if match and match.group(1) else None
+
+
+def _site_columns(events, collection, obs_index_header):
+    """Site name and location: the configuration's `site:` values, else the EVENTS header, else the
+    obs-index header. ALTITUDE written in km (its comment says so) is converted to m."""
+    site = collection.site
+
+    def header_value(key):
+        value = as_float(events.optional(key))
+        if value is None:
+            value = as_float(obs_index_header.get(key))
+        return value
+
+    altitude = header_value("ALTITUDE")
+    if altitude is not None and "km" in _comment(events, "ALTITUDE").lower().replace("[", " ").split():
+        altitude *= 1000.0
+    return {
+        "site_name": site.name,
+        "geo_lon": site.geo_lon if site.geo_lon is not None else header_value("GEOLON"),
+        "geo_lat": site.geo_lat if site.geo_lat is not None else header_value("GEOLAT"),
+        "geo_alt": site.geo_alt if site.geo_alt is not None else altitude,
+        "obs_type": None,  # only the configuration knows (defaults: obs_type)
+    }
+
+
+def _comment(hdu, key):
+    try:
+        return str(hdu.header.comments[key]).replace("]", " ")
+    except KeyError:
+        return ""
+
+
+# ---- curation
+
+
+def _curation_columns(obs_id, events, collection, site, gadf):
+    override = collection.override_for(obs_id)
+    instrument = as_str(events.optional("INSTRUME")) or collection.instrument_name
+    return {
+        "target_name": gadf["object"],
+        "target_class": collection.target_class,
+        "obs_title": collection.obs_title,
+        "facility_name": collection.facility_name,
+        "instrument_name": instrument,
+        "obs_creation_date": parse_datetime(events.optional("DATE")),
+        "obs_creator_name": collection.creator_name,
+        "obs_release_date": override.obs_release_date or collection.obs_release_date,
+        "data_rights": override.data_rights or collection.data_rights,
+        "publisher_id": collection.publisher_id or site.publisher_id,
+        "bib_reference": collection.bib_reference,
+        "proposal_id": collection.proposal_id,
+    }
+
+
+# ---- completion and checks
+
+
+def _complete(row, collection, events):
+    """Fills what is derived from other columns and the configured defaults, converts every value to
+    its column's Python type, and checks that the row has exactly the table's columns and that no
+    NOT NULL column is empty."""
+    if row["zenith"] is None:
+        row["zenith"] = row["zen_pnt"]
+    if row["zenith"] is None and row["alt_pnt"] is not None:
+        row["zenith"] = 90.0 - row["alt_pnt"]
+    for column, value in collection.defaults.items():
+        if row.get(column) is None:
+            row[column] = value
+    columns = collection_columns()
+    names = [column.name for column in columns]
+    unexpected = set(row) - set(names)
+    missing = [name for name in names if name not in row]
+    if unexpected or missing:
+        # a programming error, not a data problem: the row builder and columns.yaml disagree
+        raise RuntimeError(f"row columns differ from columns.yaml: extra {sorted(unexpected)}, "
+                           f"missing {missing}")
+    typed = {}
+    for column in columns:
+        typed[column.name] = _typed(row[column.name], column, events)
+        if column.not_null and typed[column.name] is None:
+            raise events.error(f"no value in the files and no `defaults: {column.name}` in the "
+                               f"configuration of collection {collection.name}", column.name)
+    return typed
+
+
+def _typed(value, column, events):
+    """A value as the plain Python type of its column (ints, floats, str, datetime, tuple)."""
+    if value is None:
+        return None
+    kind = column.type
+    converted = value
+    if kind in ("smallint", "integer", "bigint"):
+        converted = as_int(value)
+    elif kind in ("real", "double precision"):
+        converted = as_float(value)
+    elif kind == "text":
+        converted = as_str(value)
+    elif kind == "timestamp":
+        converted = value if isinstance(value, datetime.datetime) else parse_datetime(value)
+    elif kind == "spoly":
+        converted = tuple((float(ra), float(dec)) for ra, dec in value)
+    else:
+        converted = plain(value)
+    if converted is None:
+        raise events.error(f"{value!r} is not a valid {kind}", column.name)
+    return converted

@@ -1,0 +1,83 @@
+"""Positions on the sky: the pointing in ICRS, the field-of-view polygon, event offsets."""
+
+import math
+import re
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import FK4, FK5, ICRS, SkyCoord
+from astropy.time import Time
+
+FOV_VERTICES = 32
+# DSVALn = 'CIRCLE(ra,dec,radius)' (OGIP data-subspace keywords, as ctools writes them)
+CIRCLE = re.compile(r"^\s*CIRCLE\s*\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)\s*$", re.I)
+
+
+def normalise_ra(ra):
+    """RA in [0, 360): files carry negative RAs and RA + 360."""
+    ra = math.fmod(ra, 360.0)
+    if ra < 0:
+        ra += 360.0
+    return 0.0 if ra >= 360.0 else ra
+
+
+def pointing_icrs(ra, dec, radecsys=None, equinox=None):
+    """(ra, dec) of the pointing in ICRS from the file's frame (RADECSYS, EQUINOX; FK5 J2000 by default).
+
+    FK5 J2000 and ICRS differ by ~20 mas: small, but ObsCore positions are ICRS, and converting is cheap.
+    """
+    system = (radecsys or "FK5").strip().upper()
+    if system == "ICRS":
+        return normalise_ra(ra), dec
+    if system == "FK4":
+        frame = FK4(equinox=Time(equinox or 1950.0, format="byear"))
+    else:
+        frame = FK5(equinox=Time(equinox or 2000.0, format="jyear"))
+    icrs = SkyCoord(ra * u.deg, dec * u.deg, frame=frame).transform_to(ICRS())
+    return normalise_ra(float(icrs.ra.deg)), float(icrs.dec.deg)
+
+
+def circle_radius(header):
+    """Radius (deg) of a DSVALn = CIRCLE(ra,dec,r) data-subspace keyword whose DSTYPn is POS(RA,DEC)."""
+    for key in header:
+        if not key.startswith("DSTYP"):
+            continue
+        if not str(header[key]).replace(" ", "").upper().startswith("POS("):
+            continue
+        match = CIRCLE.match(str(header.get("DSVAL" + key[5:], "")))
+        if match:
+            return float(match.group(3))
+    return None
+
+
+def offsets_deg(ra, dec, ra0, dec0):
+    """Angular distances (deg) of positions from (ra0, dec0), all in deg (haversine: exact for small ones)."""
+    ra, dec = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
+    ra0, dec0 = math.radians(ra0), math.radians(dec0)
+    a = np.sin((dec - dec0) / 2) ** 2 + np.cos(dec) * math.cos(dec0) * np.sin((ra - ra0) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+
+
+def circle_polygon(ra0, dec0, radius, vertices=FOV_VERTICES):
+    """The circle of `radius` deg around (ra0, dec0) as a tuple of (ra, dec) vertices, in deg.
+
+    Vertices go by increasing position angle (north through east), which is counter-clockwise as seen
+    on the sky (east to the left), the orientation STC-S and ADQL use for the inside of a polygon.
+    """
+    dec0_r, radius_r = math.radians(dec0), math.radians(radius)
+    points = []
+    for k in range(vertices):
+        angle = 2.0 * math.pi * k / vertices
+        sin_dec = math.sin(dec0_r) * math.cos(radius_r) + math.cos(dec0_r) * math.sin(radius_r) * math.cos(angle)
+        dec = math.asin(max(-1.0, min(1.0, sin_dec)))
+        d_ra = math.atan2(math.sin(angle) * math.sin(radius_r) * math.cos(dec0_r),
+                          math.cos(radius_r) - math.sin(dec0_r) * sin_dec)
+        points.append((normalise_ra(ra0 + math.degrees(d_ra)), math.degrees(dec)))
+    return tuple(points)
+
+
+def target_offset(ra_pnt, dec_pnt, ra_obj, dec_obj):
+    """Distance (deg) between pointing and target, None when either is unknown."""
+    if None in (ra_pnt, dec_pnt, ra_obj, dec_obj):
+        return None
+    return float(offsets_deg(ra_obj, dec_obj, ra_pnt, dec_pnt))

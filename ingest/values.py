@@ -1,0 +1,76 @@
+"""Turning FITS header and table values into the plain Python values a row holds."""
+
+import datetime
+import math
+
+import numpy as np
+
+
+def plain(value):
+    """A FITS value as int, float, str, bool or None: no numpy scalars, no padding, no NaN.
+
+    float32 values (obs-index columns are often 'E') become the float of their shortest decimal
+    representation, so that 48.61021 is published as 48.61021 and not as 48.610210418701172.
+    Empty strings and NaN are "no value" and become None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="replace")
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, np.float32):
+        value = float(str(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    # astropy's Undefined (a keyword without value) and anything else unknown: no value
+    return None
+
+
+def as_float(value):
+    """A header value as float, accepting numbers written as strings ('1835.')."""
+    value = plain(value)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+        return None if math.isnan(value) else value
+    return float(value)
+
+
+def as_int(value):
+    """A header value as int; floats and strings holding whole numbers are accepted (OBS_ID 23523.0)."""
+    number = as_float(value)
+    if number is None or not number.is_integer():
+        return None
+    return int(number)
+
+
+def as_str(value):
+    """A header value as a stripped string (numbers are written as Python writes them)."""
+    value = plain(value)
+    return None if value is None else str(value)
+
+
+def parse_datetime(value):
+    """A FITS date ('2018-05-06T09:14:31', '2018-05-06', old 'dd/mm/yy') as a naive datetime, else None."""
+    text = as_str(value)
+    if text is None:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.datetime.strptime(text, "%d/%m/%y")
+    except ValueError:
+        return None

@@ -1,0 +1,119 @@
+"""Renders the DaCHS resource descriptors of an instance from the templates in rd/.
+
+Column metadata comes from schemas/columns.yaml, collection metadata from etc/collections.yaml;
+nothing about a column is written twice.  The output goes to the instance's DaCHS root
+(inputs/<schema>/q.rd, inputs/ivoa_hea/q.rd, etc/userconfig.rd).
+"""
+
+import os
+import string
+from xml.sax.saxutils import quoteattr, escape
+
+import schemas
+
+RD_DIR = os.path.dirname(os.path.abspath(__file__))
+GRAMMAR_MODULE = os.path.join(RD_DIR, "gadf_grammar")
+HEA_RD_ID = "ivoa_hea/q"
+# Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
+CREATION_DATE = "2026-11-21T00:00:00"
+
+# How ivoa.obscore gets the values DaCHS's //obscore#publish needs from a collection table;
+# every other DaCHS obscore column has a same-named column in the collection table.
+OBSCORE_EXPRESSIONS = {
+    "access_url": "'\\getConfig{web}{serverURL}/{dl_path}?ID=' || gavo_urlescape(obs_publisher_did)",
+    "preview": "NULL",
+    "source_table": None,  # DaCHS's default: the table's qualified name
+}
+
+
+def _template(name):
+    with open(os.path.join(RD_DIR, name), encoding="utf-8") as f:
+        return string.Template(f.read())
+
+
+def _attrs(**attrs):
+    return " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items() if v not in (None, ""))
+
+
+def column_element(col, required=False, indent="    "):
+    attrs = _attrs(name=col.name, type=col.type, unit=col.unit, ucd=col.ucd, utype=col.utype,
+                   required="True" if required else None, verbLevel=_verb_level(col))
+    return f"{indent}<column {attrs}\n{indent}  description={quoteattr(col.description)}/>"
+
+
+def _verb_level(col):
+    # verbLevel orders what DaCHS shows by default: ObsCore and HE columns first.
+    return {"obscore": 10, "he": 15, "config": 20, "gadf": 25}.get(col.group, 30)
+
+
+def dl_path(collection):
+    return f"{collection.schema}/q/dl/dlmeta"
+
+
+def _mixin_pars(collection, columns):
+    pars = []
+    for col in columns:
+        if col.name in OBSCORE_EXPRESSIONS:
+            expr = OBSCORE_EXPRESSIONS[col.name]
+            if expr is None:
+                continue
+            expr = expr.replace("{dl_path}", dl_path(collection))
+        else:
+            expr = col.name
+        pars.append(f"      {col.name}={quoteattr(expr)}")
+    return "\n".join(pars)
+
+
+def render_collection_rd(collection, hdu_index_path, resdir, services=""):
+    columns = schemas.load_columns()
+    table_columns = schemas.columns_in("collection", columns)
+    obscore_columns = schemas.columns_in("obscore", columns)
+    return _template("collection.rd.in").substitute(
+        schema=collection.schema,
+        resdir=resdir,
+        title=escape(collection.title),
+        description=escape(collection.description),
+        creation_date=CREATION_DATE,
+        creator_name=escape(collection.creator_name or ""),
+        facility_name=escape(collection.facility_name or ""),
+        bib_reference=escape(collection.bib_reference or ""),
+        reference_url=escape(collection.reference_url or ""),
+        licence=escape(collection.licence or ""),
+        obs_collection=escape(collection.obs_collection),
+        mixin_pars=_mixin_pars(collection, obscore_columns),
+        columns="\n".join(column_element(c, required=c.not_null) for c in table_columns),
+        hdu_index=escape(hdu_index_path),
+        grammar_module=escape(GRAMMAR_MODULE),
+        services=services,
+    )
+
+
+def render_hea_rd(collections):
+    hea_columns = schemas.columns_in("hea")
+    names = ", ".join(c.name for c in hea_columns)
+    selects = "\n        UNION ALL\n".join(
+        f"        SELECT {names} FROM {c.schema}.obs" for c in collections)
+    return _template("obscore_hea.rd.in").substitute(
+        creation_date=CREATION_DATE,
+        columns="\n".join(column_element(c) for c in hea_columns),
+        selects=selects,
+    )
+
+
+def obscore_extra_columns(columns=None):
+    """The ivoa.obscore columns that DaCHS 2.7 does not define itself."""
+    return [c for c in schemas.columns_in("obscore", columns) if not c.dachs]
+
+
+def render_userconfig():
+    extra = obscore_extra_columns()
+    # The mixinPar default must be valid SQL of the column's type for DaCHS's empty prototype
+    # view; in 2.7 the macro needs two backslashes inside the stream (see docs/DACHS-2.7).
+    return _template("userconfig.rd.in").substitute(
+        extra_columns="\n".join(column_element(c) for c in extra),
+        extra_pars="\n".join(
+            f'    <mixinPar key="{c.name}">NULL</mixinPar>' for c in extra),
+        # The stream is appended to DaCHS's own clause, hence the leading comma.
+        extra_clause="".join(
+            f"      , CAST(\\\\{c.name} AS {c.type}) AS {c.name}\n" for c in extra),
+    )

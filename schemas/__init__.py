@@ -1,0 +1,48 @@
+"""The column definitions of the service, read from columns.yaml (the one source of truth)."""
+
+import os
+from dataclasses import dataclass, field
+
+import yaml
+
+COLUMNS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "columns.yaml")
+TABLES = ("collection", "obscore", "hea")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    group: str
+    unit: str = ""
+    ucd: str = ""
+    utype: str = ""
+    dachs: bool = False
+    not_null: bool = False
+    tables: tuple = field(default_factory=tuple)
+
+
+def load_columns(path=COLUMNS_FILE):
+    """Returns every column in file order; raises ValueError naming a bad entry."""
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    columns, seen = [], set()
+    for group, spec in doc["groups"].items():
+        for entry in spec["columns"]:
+            entry = dict(entry)
+            name = entry.pop("name")
+            if name in seen:
+                raise ValueError(f"{path}: column {name} is defined twice")
+            seen.add(name)
+            tables = tuple(entry.pop("in"))
+            unknown = set(tables) - set(TABLES)
+            if unknown:
+                raise ValueError(f"{path}: column {name}: unknown tables {sorted(unknown)}")
+            columns.append(Column(name=name, group=group, tables=tables, **entry))
+    return columns
+
+
+def columns_in(table, columns=None):
+    """The columns of one of TABLES, in file order."""
+    return [c for c in (columns or load_columns()) if table in c.tables]

@@ -1,0 +1,103 @@
+"""Loading etc/site.yaml and etc/collections.yaml into typed configuration."""
+
+import datetime
+import os
+
+import pytest
+
+from ingest.config import ConfigError, default_collection_name, load_collections, load_site
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MINIMAL = """\
+default: one
+collections:
+  one:
+    schema: one
+    obs_collection: ONE
+    data_dir: data/one
+    obs_release_date: 2020-01-02
+    licence: any text the ingest does not use
+    observations:
+      42: {data_rights: proprietary, obs_release_date: "2031-05-01", owner: alice}
+    defaults:
+      analysis_mode: std
+  two:
+    schema: two
+    obs_collection: TWO
+    data_dir: /abs/two
+"""
+
+
+def write(tmp_path, text, name="collections.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_collections(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    collections = load_collections(path, "/project")
+    one = collections["one"]
+    assert one.data_dir == "/project/data/one"
+    assert collections["two"].data_dir == "/abs/two"
+    assert one.hdu_index_path == "/project/data/one/hdu-index.fits.gz"
+    assert one.obs_index is None
+    assert one.obs_release_date == datetime.datetime(2020, 1, 2)
+    assert one.licence == "any text the ingest does not use"
+    assert one.defaults == {"analysis_mode": "std"}
+    override = one.override_for("42")
+    assert (override.data_rights, override.owner) == ("proprietary", "alice")
+    assert override.obs_release_date == datetime.datetime(2031, 5, 1)
+    assert one.override_for("43").data_rights is None
+    assert default_collection_name(path) == "one"
+
+
+def test_data_dir_override(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    collections = load_collections(path, "/project", data_dirs={"two": str(tmp_path)})
+    assert collections["two"].data_dir == str(tmp_path)
+    assert collections["one"].with_data_dir("/elsewhere").data_dir == "/elsewhere"
+    with pytest.raises(ConfigError, match="no collection named 'three'"):
+        load_collections(path, "/project", data_dirs={"three": "/x"})
+
+
+@pytest.mark.parametrize("edit,key,message", [
+    (("    schema: one\n", ""), "collections.one.schema", "missing mandatory key"),
+    (("    obs_release_date: 2020-01-02\n", "    data_rights: open\n"), "collections.one.data_rights",
+     "must be one of"),
+    (("    obs_release_date: 2020-01-02\n", "    obs_release_date: soon\n"), "collections.one.obs_release_date",
+     "must be a date"),
+    (("      analysis_mode: std\n", "      no_such_column: 1\n"), "collections.one.defaults.no_such_column",
+     "not a column"),
+    (("      42: {", "      abc: {"), "collections.one.observations.abc", "whole numbers"),
+])
+def test_errors_name_the_file_and_the_key(tmp_path, edit, key, message):
+    path = write(tmp_path, MINIMAL.replace(*edit))
+    with pytest.raises(ConfigError) as caught:
+        load_collections(path, "/project")
+    assert str(caught.value).startswith(f"{path}: {key}: ")
+    assert message in str(caught.value)
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_site(str(tmp_path / "missing.yaml"))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_site(write(tmp_path, "a: [", "site.yaml"))
+    with pytest.raises(ConfigError, match="authority: missing mandatory key"):
+        load_site(write(tmp_path, "site_name: x\n", "site.yaml"))
+
+
+def test_site(tmp_path):
+    site = load_site(write(tmp_path, "authority: a.b\nsite_name: S\nport: 8080\n", "site.yaml"))
+    assert (site.authority, site.site_name, site.port) == ("a.b", "S", 8080)
+
+
+def test_the_project_configuration_loads():
+    etc = os.path.join(PROJECT_ROOT, "etc")
+    site = load_site(os.path.join(etc, "site.yaml"))
+    assert site.authority
+    path = os.path.join(etc, "collections.yaml")
+    collections = load_collections(path, PROJECT_ROOT)
+    assert default_collection_name(path) in collections
