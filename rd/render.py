@@ -35,10 +35,20 @@ def _attrs(**attrs):
     return " ".join(f"{k}={quoteattr(str(v))}" for k, v in attrs.items() if v not in (None, ""))
 
 
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+# VOTable has no NULL for integers: DaCHS writes this value instead.  -1 means "not pixelated"
+# for the *_xel columns, so the null value must be another.
+INTEGER_NULL = "-9999"
+
+
 def column_element(col, required=False, indent="    "):
     attrs = _attrs(name=col.name, type=col.type, unit=col.unit, ucd=col.ucd, utype=col.utype,
                    required="True" if required else None, verbLevel=_verb_level(col))
-    return f"{indent}<column {attrs}\n{indent}  description={quoteattr(col.description)}/>"
+    values = ""
+    if col.type in INTEGER_TYPES and not required:
+        values = f"\n{indent}  <values nullLiteral={quoteattr(INTEGER_NULL)}/>"
+    return (f"{indent}<column {attrs}>\n{indent}  <description>{escape(col.description)}"
+            f"</description>{values}\n{indent}</column>")
 
 
 def _verb_level(col):
@@ -88,14 +98,15 @@ def render_collection_rd(collection, hdu_index_path, resdir, services=""):
     )
 
 
-def render_hea_rd(collections):
+def render_hea_rd(collections, resdir):
     hea_columns = schemas.columns_in("hea")
     names = ", ".join(c.name for c in hea_columns)
     selects = "\n        UNION ALL\n".join(
         f"        SELECT {names} FROM {c.schema}.obs" for c in collections)
     return _template("obscore_hea.rd.in").substitute(
+        resdir=resdir,
         creation_date=CREATION_DATE,
-        columns="\n".join(column_element(c) for c in hea_columns),
+        columns="\n".join(column_element(c, required=c.not_null) for c in hea_columns),
         selects=selects,
     )
 
