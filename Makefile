@@ -9,6 +9,9 @@
 SHELL := /bin/bash
 PY := /usr/bin/python3
 VENV := .venv
+# gammapy 2.1 from PyPI needs numpy 2: it gets a virtualenv of its own, apart from Debian's Python
+# (DaCHS breaks if numpy 2 is where it can see it).
+GAMMAPY_VENV := .venv-gammapy
 PORT ?=
 DATA ?=
 PYTEST_ARGS ?=
@@ -20,13 +23,19 @@ INSTANCE_ARGS := $(if $(PORT),--port $(PORT)) $(if $(DATA),--data $(DATA))
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-setup: $(VENV)/.installed  ## install system packages, start PostgreSQL, make the test virtualenv
+setup: $(VENV)/.installed $(GAMMAPY_VENV)/.installed  ## install system packages, start PostgreSQL, make the test virtualenvs
 	@bin/setup-system
 
 $(VENV)/.installed: pyproject.toml
 	@bin/setup-system
 	$(PY) -m venv --system-site-packages $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+$(GAMMAPY_VENV)/.installed: Makefile
+	@bin/setup-system
+	$(PY) -m venv $(GAMMAPY_VENV)
+	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check 'gammapy==2.1' 'regions==0.11'
 	@touch $@
 
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground

@@ -74,7 +74,25 @@ def _mixin_pars(collection, columns):
     return "\n".join(pars)
 
 
-def render_collection_rd(collection, hdu_index_path, resdir, services=""):
+# ---- DataLink (datalink/; begin) ------------------------------------------------------------
+DATALINK_CORE_MODULE = os.path.join(os.path.dirname(RD_DIR), "datalink", "core")
+
+
+def render_datalink(collection):
+    """The DataLink service of a collection (rd/datalink.rd.in), for the ${services} slot."""
+    return _template("datalink.rd.in").substitute(
+        obs_collection=escape(collection.obs_collection),
+        title=escape(collection.title or collection.obs_collection),
+        # dachs val wants a shortName of at most 16 characters
+        short_name=escape(f"{collection.schema[:13]} dl"),
+        core_module=escape(DATALINK_CORE_MODULE),
+    )
+# ---- DataLink (end) --------------------------------------------------------------------------
+
+
+def render_collection_rd(collection, hdu_index_path, resdir, services=None):
+    if services is None:
+        services = render_datalink(collection)
     columns = schemas.load_columns()
     table_columns = schemas.columns_in("collection", columns)
     obscore_columns = schemas.columns_in("obscore", columns)

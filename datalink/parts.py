@@ -1,0 +1,117 @@
+"""The parts of an observation the DataLink service offers, and how each is built.
+
+A part is one downloadable file: its name (the PART parameter of dlget), DataLink semantics,
+content_qualifier, media type and description, and the function that makes its bytes.
+"""
+
+import os
+from dataclasses import dataclass
+
+from astropy.io import fits
+
+from . import previews, products
+from .observation import IRF_TYPES
+from ingest.hdu_index import find_index_table, is_hdu_index, is_obs_index
+
+FITS = "application/fits"
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str  # PART value of dlget, also the cache file's stem
+    semantics: str
+    content_qualifier: str  # None: no qualifier
+    content_type: str
+    description: str
+    extension: str  # of the cached file and of the download's file name
+
+
+EVENT_LIST = Part("event-list", "#this", "event-list", FITS,
+                  "Event list (EVENTS, GTI and POINTING where present; IRFs are separate links)",
+                  "fits")
+PACKAGE = Part("package", "#package", "event-bundle", "application/x-tar",
+               "Event list, all IRFs, hdu-index and obs-index in one tar, ready for gammapy "
+               "DataStore.from_dir", "tar")
+PREVIEW_IMAGE = Part("preview-image", "#preview-image", "preview", "image/png",
+                     "Counts map of the events around the pointing position", "png")
+PREVIEW_PLOT = Part("preview-plot", "#preview-plot", "preview", "image/png",
+                    "Counts per reconstructed energy", "png")
+DOCUMENTATION = Part("documentation", "#documentation", None, "text/plain;charset=utf-8",
+                     "Documentation and terms of use of the collection", "txt")
+
+# hdu-index HDU_TYPE -> (content_qualifier, what it is); bkg is `bkgrate` in the DataLink vocabulary.
+IRF_PARTS = {
+    "aeff": Part("aeff", "#calibration", "aeff", FITS, "Effective area (IRF)", "fits"),
+    "edisp": Part("edisp", "#calibration", "edisp", FITS, "Energy dispersion (IRF)", "fits"),
+    "psf": Part("psf", "#calibration", "psf", FITS, "Point spread function (IRF)", "fits"),
+    "bkg": Part("bkg", "#calibration", "bkgrate", FITS, "Background rate (IRF)", "fits"),
+    "rad_max": Part("rad_max", "#calibration", "rad_max", FITS,
+                    "Directional cut RAD_MAX (IRF of point-like responses)", "fits"),
+}
+assert set(IRF_PARTS) == set(IRF_TYPES)
+
+# Parts that do not depend on the observation's files.
+COLLECTION_PARTS = (DOCUMENTATION,)
+
+
+def parts_of(hdu_types):
+    """The parts of an observation whose hdu-index rows have hdu_types, in link order."""
+    irfs = [IRF_PARTS[t] for t in IRF_TYPES if t in hdu_types]
+    return [EVENT_LIST, *irfs, PACKAGE, PREVIEW_IMAGE, PREVIEW_PLOT, DOCUMENTATION]
+
+
+ALL_PARTS = (EVENT_LIST, *IRF_PARTS.values(), PACKAGE, PREVIEW_IMAGE, PREVIEW_PLOT, DOCUMENTATION)
+
+
+def part_named(name):
+    return next((part for part in ALL_PARTS if part.name == name), None)
+
+
+def build(part, collection, obs):
+    """The bytes of one part of an open observation (obs: observation.ObservationFiles)."""
+    if part is EVENT_LIST:
+        return products.event_list(obs)
+    if part.semantics == "#calibration":
+        return products.irf(obs, next(t for t, p in IRF_PARTS.items() if p is part))
+    if part is PACKAGE:
+        return products.package(obs, _hdu_index_header(collection), _obs_index_table(collection),
+                                os.stat(obs.hdus.events.path).st_mtime)
+    if part is PREVIEW_IMAGE:
+        return previews.counts_map(obs.hdus.events, obs.obs_id)
+    if part is PREVIEW_PLOT:
+        return previews.energy_histogram(obs.hdus.events, obs.obs_id)
+    if part is DOCUMENTATION:
+        return build_documentation(collection)
+    raise ValueError(f"no such part: {part.name}")
+
+
+def build_documentation(collection):
+    readme = None
+    if collection.licence_file:
+        path = os.path.join(collection.data_dir, collection.licence_file)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                readme = f.read()
+    return products.documentation(collection, readme)
+
+
+def documentation_sources(collection):
+    if collection.licence_file:
+        return [os.path.join(collection.data_dir, collection.licence_file)]
+    return []
+
+
+def _hdu_index_header(collection):
+    with fits.open(collection.hdu_index_path) as hdulist:
+        return find_index_table(hdulist, is_hdu_index, collection.hdu_index_path,
+                                "hdu-index").header.copy()
+
+
+def _obs_index_table(collection):
+    """The collection's obs-index table HDU (data loaded), or None without an obs-index."""
+    path = collection.obs_index_path
+    if not path:
+        return None
+    with fits.open(path) as hdulist:
+        table = find_index_table(hdulist, is_obs_index, path, "obs-index")
+        return fits.BinTableHDU(data=table.data.copy(), header=table.header.copy())
