@@ -18,8 +18,6 @@ import sys
 import time
 import urllib.request
 
-import yaml
-
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, PROJECT_ROOT)
 
@@ -255,20 +253,18 @@ class Instance:
         """Brings the database in line with the RDs and the data; does nothing if it is."""
         self.check_data()
         changed = self.write_rds()
-        if "userconfig" in changed and not self.init_database():
+        fresh = self.init_database()
+        if "userconfig" in changed and not fresh:
             # New ObsCore columns: DaCHS must rebuild its prototype view before re-publishing.
             log("ObsCore columns changed: refreshing ivoa.obscore")
             self.dachs("imp", "//obscore", "refreshAfterSchemaUpdate")
             self.dachs("imp", "//obscore")
-        else:
-            self.init_database()
         hea_stale = render.HEA_RD_ID in changed or not self._table_exists("ivoa.obscore_hea")
         for collection in self.collections.values():
             rd_id = self.collection_rd_id(collection)
             stamp = self._stamp_path(f"ingest-{collection.schema}")
             fingerprint = self._collection_fingerprint(collection)
-            if os.path.exists(stamp) and open(stamp).read() == fingerprint \
-                    and self._table_exists(f"{collection.schema}.obs"):
+            if _read(stamp) == fingerprint and self._table_exists(f"{collection.schema}.obs"):
                 continue
             if rd_id in changed or "userconfig" in changed:
                 # The table definition may have changed: re-create it (the hea view depends on it).
@@ -325,6 +321,14 @@ class Instance:
         for profile in ("untrusted", "trusted", "admin"):
             psql(f"DROP ROLE IF EXISTS {self.role(profile)}")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def stop_process(proc, timeout=20):
