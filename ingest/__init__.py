@@ -10,6 +10,11 @@ The entry points:
 
 Everything here runs without DaCHS or a database; the DaCHS grammar only calls `read_collection`.
 See HE-OBSCORE-SPEC.md for how every column is derived.
+
+A result is either a row or an IngestError naming file, HDU and keyword; a row may come with `notes`,
+IngestErrors for what the files got wrong and the row works around (placeholders dropped, fallbacks
+used). `python3 -m ingest check --data DIR` reports both without writing anything; `progress.Progress`
+and `report.Summary` are the progress line and end-of-run summary of long runs.
 """
 
 from .collection import CollectionReader, ObservationResult, read_collection, read_observation

@@ -8,15 +8,17 @@ be read raises IngestError at once: there is nothing to iterate over.
 import zlib
 from dataclasses import dataclass
 
+from astropy.io.fits.verify import VerifyError
+
 from .errors import IngestError
 from .fitsfiles import FitsFiles
 from .hdu_index import read_hdu_index
 from .irf import summarise_irfs
-from .obs_index import read_obs_index
+from .obs_index import IndexRow, read_obs_index
 from .observation import locate_observation, observation_row
 
 # Failures of astropy, numpy or the files that are not yet IngestErrors: reported per observation.
-READ_FAILURES = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, zlib.error)
+READ_FAILURES = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, zlib.error, VerifyError)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class ObservationResult:
     obs_id: str
     row: dict = None  # the collection table row, or None when rejected
     error: IngestError = None  # why it was rejected, or None
+    notes: tuple = ()  # IngestErrors the row works around (placeholders dropped, fallbacks used)
 
     @property
     def ok(self):
@@ -53,21 +56,36 @@ class CollectionReader:
         if not entries:
             return ObservationResult(obs_id, error=IngestError(
                 f"OBS_ID {obs_id} is not in the hdu-index", self.hdu_index.path))
+        notes = []
         try:
-            return ObservationResult(obs_id, row=self._row(obs_id, entries))
+            return ObservationResult(obs_id, row=self._row(obs_id, entries, notes), notes=tuple(notes))
         except IngestError as exc:
             return ObservationResult(obs_id, error=exc)
         except READ_FAILURES as exc:
             path = next((e.path for e in entries if e.hdu_type == "events"), entries[0].path)
             return ObservationResult(obs_id, error=IngestError(f"{type(exc).__name__}: {exc}", path))
 
-    def _row(self, obs_id, entries):
-        obs_row = self.obs_index.row(obs_id) if self.obs_index else {}
-        obs_header = self.obs_index.header if self.obs_index else {}
+    def _row(self, obs_id, entries, notes):
+        index_error = self.hdu_index.duplicate_error(obs_id) or (
+            self.obs_index.error_for(obs_id) if self.obs_index else None)
+        if index_error:
+            raise index_error
+        obs_row, obs_header = self._obs_index_row(obs_id, notes)
         with FitsFiles() as fits_files:
             hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
             summary = self._irf_summary(hdus)
-            return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header)
+            return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header,
+                                   notes)
+
+    def _obs_index_row(self, obs_id, notes):
+        """The observation's obs-index row and the obs-index header; a note if the obs-index lacks it."""
+        if self.obs_index is None:
+            return IndexRow(), {}
+        row = self.obs_index.row(obs_id)
+        if not row:
+            notes.append(IngestError(f"OBS_ID {obs_id} is not in the obs-index", self.obs_index.path,
+                                     self.obs_index.table_name, "OBS_ID"))
+        return row, self.obs_index.header
 
     def _irf_summary(self, hdus):
         """IRF summaries of shared calibration files are computed once per collection (CTA 1DC: one

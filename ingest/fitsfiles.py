@@ -2,14 +2,19 @@
 
 import gzip
 import os
+import re
+import warnings
 import zlib
 
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 
 from .errors import IngestError
-from .values import plain
+from .values import control_character_problem, plain
 
 GZIP_MAGIC = b"\x1f\x8b"
+BLOCK = 2880  # FITS block
+CARD = 80  # FITS header card
 
 
 class LocatedHdu:
@@ -38,18 +43,20 @@ class LocatedHdu:
 
     def mandatory(self, key):
         """A keyword the GADF requires: its absence rejects the observation."""
-        try:
-            value = self.header[key]
-        except KeyError:
-            raise IngestError("missing mandatory keyword", self.path, self.name, key) from None
-        value = plain(value)
+        if key not in self.header:
+            raise IngestError("missing mandatory keyword", self.path, self.name, key)
+        value = self.optional(key)
         if value is None:
             raise IngestError("mandatory keyword has no value", self.path, self.name, key)
         return value
 
     def optional(self, key, default=None):
-        """A keyword that may be absent; an empty value counts as absent."""
-        value = plain(self.header.get(key))
+        """A keyword that may be absent; an empty value counts as absent. A duplicated keyword gives
+        its first value (as CFITSIO does); a card astropy cannot parse is an IngestError naming it."""
+        try:
+            value = plain(self.header.get(key))
+        except VerifyError as exc:
+            raise IngestError(f"unparsable header card: {exc}", self.path, self.name, key) from None
         return default if value is None else value
 
     def column(self, name):
@@ -98,31 +105,139 @@ class FitsFiles:
 
 
 def open_fits(path):
-    """Opens a FITS file with all its headers read; a missing, corrupt or truncated file is an IngestError."""
+    """Opens a FITS file with all its headers read. A missing, empty, truncated, corrupt or non-FITS
+    file, and one whose headers hold bytes FITS forbids, is an IngestError saying which of these it is."""
     if not os.path.isfile(path):
         raise IngestError("file not found", path)
+    if os.path.getsize(path) == 0:
+        raise IngestError("unreadable FITS file: empty (0 bytes)", path)
     try:
-        hdulist = fits.open(path, memmap=False)
-        hdulist.readall()
-        _check_complete(hdulist, path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdulist = fits.open(path, memmap=False)
+            hdulist.readall()
+        try:
+            _check_bytes(hdulist, path)
+            _check_warnings(caught)
+            _check_sums(hdulist)
+        except BaseException:
+            hdulist.close()
+            raise
     except (OSError, ValueError, EOFError, zlib.error) as exc:
-        raise IngestError(f"unreadable FITS file: {exc}", path) from exc
+        raise IngestError(f"unreadable FITS file: {describe_failure(exc)}", path) from exc
     return hdulist
 
 
-def _check_complete(hdulist, path):
+def _check_sums(hdulist):
+    """Where a producer wrote DATASUM/CHECKSUM, damaged bytes can be found: verify them."""
+    for hdu in hdulist:
+        for keyword, verify in (("DATASUM", hdu.verify_datasum), ("CHECKSUM", hdu.verify_checksum)):
+            if keyword in hdu.header and verify() == 0:
+                raise OSError(f"corrupt: the {keyword} of HDU {hdu.name or 'PRIMARY'} does not match")
+
+
+# What astropy only warns about but what means that the bytes cannot be trusted (astropy 5.2 wording).
+DAMAGE_WARNINGS = ("truncated", "extra bytes after the last HDU", "non-ASCII characters")
+
+
+def _check_warnings(caught):
+    for warning in caught:
+        message = str(warning.message)
+        if any(sign in message for sign in DAMAGE_WARNINGS):
+            raise OSError(" ".join(message.split()))
+
+
+def describe_failure(exc):
+    """What an exception of astropy, gzip or zlib says about a file, in the terms of the error report."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, EOFError):
+        return f"truncated ({text})"
+    if isinstance(exc, (zlib.error, gzip.BadGzipFile)) or "CRC check failed" in text:
+        return f"corrupt compressed data ({text})"
+    if "SIMPLE card" in text or "Empty or corrupt FITS file" in text:
+        return "not a FITS file (no SIMPLE card at its start)"
+    if "END card" in text:
+        return f"corrupt: a header does not end ({text})"
+    return text
+
+
+def _check_bytes(hdulist, path):
     """astropy reads a truncated file without complaint, returning the HDUs it found so far (even with
-    partial data): check that the file really holds everything its headers announce."""
+    partial data), and replaces header bytes outside ASCII by '?': check that the file holds everything
+    its headers announce, nothing but a partial HDU after that, and headers of printable ASCII only."""
+    # The offsets fileinfo() gives, without fileinfo(): it formats every card, and fails on the very
+    # cards this check is looking for.
+    offsets = [(hdu._header_offset, hdu._data_offset) for hdu in hdulist]
+    headers, size = _read_ranges(path, offsets)
+    for index, raw in enumerate(headers):
+        _check_header_bytes(raw, path, hdulist, index)
+    last = offsets[-1][1] + hdulist[-1].size
+    if last > size:
+        raise EOFError(f"the headers announce {last} bytes, the file has {size}")
+    if size > _padded(last):
+        raise EOFError(f"{size - _padded(last)} bytes after the last complete HDU are not an HDU")
+
+
+def _read_ranges(path, ranges):
+    """The bytes of each (start, end) range of the FITS byte stream of a file, and the stream's length.
+    A gzip file is decompressed to its end on the way: a truncated or damaged stream raises here."""
     with open(path, "rb") as f:
         compressed = f.read(2) == GZIP_MAGIC
-    if compressed:
-        # Decompress to the end: a truncated or damaged stream raises EOFError or BadGzipFile here.
-        with gzip.open(path, "rb") as f:
-            while f.read(1 << 22):
-                pass
+    if not compressed:
+        with open(path, "rb") as f:
+            parts = []
+            for start, end in ranges:
+                f.seek(start)
+                parts.append(f.read(end - start))
+        return parts, os.path.getsize(path)
+    parts, offset = [bytearray() for _ in ranges], 0
+    with gzip.open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            for (start, end), part in zip(ranges, parts):
+                low, high = max(start, offset), min(end, offset + len(block))
+                if low < high:
+                    part += block[low - offset:high - offset]
+            offset += len(block)
+    return [bytes(part) for part in parts], offset
+
+
+FORBIDDEN_HEADER_BYTE = re.compile(rb"[^\x20-\x7e]")
+
+
+def _check_header_bytes(raw, path, hdulist, index):
+    """FITS headers are printable ASCII (bytes 0x20-0x7E) only: name the card that holds anything else."""
+    match = FORBIDDEN_HEADER_BYTE.search(raw)
+    if match is None:
         return
-    last = len(hdulist) - 1
-    end_of_data = hdulist.fileinfo(last)["datLoc"] + hdulist[last].size
-    if end_of_data > os.path.getsize(path):
-        raise OSError(f"truncated: the headers announce {end_of_data} bytes, the file has "
-                      f"{os.path.getsize(path)}")
+    card = match.start() // CARD
+    raise IngestError(header_byte_problem(raw[match.start()]), path, _hdu_label(hdulist, index),
+                      _card_keyword(raw, card))
+
+
+def _hdu_label(hdulist, index):
+    """The EXTNAME of an HDU for a message, or 'HDU <n>' when the EXTNAME card is itself damaged."""
+    try:
+        return hdulist[index].name or "PRIMARY"
+    except VerifyError:
+        return f"HDU {index}"
+
+
+def _card_keyword(raw, card):
+    """The keyword of a card; for a CONTINUE card, that of the long-string card it continues."""
+    while card > 0 and raw[card * CARD:card * CARD + 8] == b"CONTINUE":
+        card -= 1
+    keyword = raw[card * CARD:card * CARD + 8].decode("ascii", errors="replace").strip()
+    return keyword or None
+
+
+def header_byte_problem(byte):
+    """Why a byte cannot stand in a header (and could not be published if it could)."""
+    if byte >= 0x80:
+        return (f"non-ASCII byte 0x{byte:02X} in the header: FITS headers hold printable ASCII only (astropy "
+                "would read '?'); text beyond ASCII belongs in a binary table column, e.g. the obs-index OBJECT")
+    name, reason = control_character_problem(byte)
+    return f"{name} in the header: FITS headers hold printable ASCII only, and {reason}"
+
+
+def _padded(size):
+    return -(-size // BLOCK) * BLOCK

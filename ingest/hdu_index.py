@@ -41,12 +41,14 @@ class HduIndexEntry:
     path: str
     hdu_name: str
     size: int = None  # bytes of the HDU, a hint only
+    row: int = None  # the row number in the index (from 1), for error messages
 
 
 @dataclass(frozen=True)
 class HduIndex:
     path: str
     entries: tuple
+    table_name: str = "HDU_INDEX"  # EXTNAME of the index table, for error messages
 
     def obs_ids(self):
         """The observation ids in the order of their first appearance in the index."""
@@ -57,6 +59,23 @@ class HduIndex:
 
     def entries_for(self, obs_id):
         return [entry for entry in self.entries if entry.obs_id == obs_id]
+
+    def duplicate_error(self, obs_id):
+        """An IngestError if the index lists an HDU type twice for the observation, else None.
+
+        Two EVENTS rows under one OBS_ID are two observations claiming the same id (two releases merged,
+        an id mistyped): which one is meant cannot be told, so the observation is rejected, not guessed.
+        """
+        rows = {}
+        for entry in self.entries_for(obs_id):
+            rows.setdefault(entry.hdu_type, []).append(entry.row)
+        for hdu_type, numbers in rows.items():
+            if len(numbers) > 1:
+                listed = ", ".join(str(n) for n in numbers)
+                return IngestError(f"OBS_ID {obs_id} is listed {len(numbers)} times with HDU_TYPE "
+                                   f"{hdu_type!r} (rows {listed}): which one is meant is ambiguous",
+                                   self.path, self.table_name, "OBS_ID")
+        return None
 
 
 def normalise_obs_id(value):
@@ -96,7 +115,7 @@ def read_hdu_index(path):
         entries = []
         for row_number, row in enumerate(data, start=1):
             entries.append(_entry(row, names, base_dir, path, table.name, row_number))
-    return HduIndex(path=path, entries=tuple(entries))
+    return HduIndex(path=path, entries=tuple(entries), table_name=table.name)
 
 
 def _base_dir(index_path, header):
@@ -123,7 +142,7 @@ def _entry(row, names, base_dir, index_path, hdu_name, row_number):
     path = os.path.normpath(os.path.join(base_dir, file_dir, file_name))
     size = as_int(row[names["SIZE"]]) if "SIZE" in names else None
     return HduIndexEntry(obs_id=obs_id, hdu_type=hdu_type, hdu_class=(cell("HDU_CLASS") or "").lower(),
-                         path=path, hdu_name=cell("HDU_NAME") or "", size=size)
+                         path=path, hdu_name=cell("HDU_NAME") or "", size=size, row=row_number)
 
 
 def locate_hdu(entry, fits_files):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 
-from .values import as_float, as_str
+from .values import as_float, as_str, plain
 
 REFERENCE_ENERGY_TEV = 1.0
 REFERENCE_OFFSET_DEG = 0.5
@@ -249,7 +249,8 @@ def _rad_max(aeff, rad_max_hdu):
         return as_float(aeff.optional("RAD_MAX"))
     if rad_max_hdu is None:
         return None
-    values = np.asarray(rad_max_hdu.column("RAD_MAX")[0], dtype=float) * _factor(rad_max_hdu, "RAD_MAX", "deg")
+    values = np.asarray(rad_max_hdu.column("RAD_MAX")[0])
     if values.size and np.all(values == values.flat[0]):
-        return float(values.flat[0])
+        # plain(): a float32 0.1 is published as 0.1, not as 0.10000000149011612
+        return plain(values.flat[0]) * _factor(rad_max_hdu, "RAD_MAX", "deg")
     return None

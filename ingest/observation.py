@@ -5,6 +5,7 @@ the obs-index row and the configuration into a dict with exactly the columns of 
 (schemas/columns.yaml), every value a plain Python value or None.
 """
 
+import collections
 import datetime
 import math
 import re
@@ -18,8 +19,10 @@ from .columns import collection_columns
 from .errors import IngestError
 from .hdu_index import locate_hdu, normalise_obs_id
 from .irf import REFERENCE_ENERGY_TEV, REFERENCE_OFFSET_DEG, summarise_irfs
+from .obs_index import IndexRow
 from .payload import event_list_kbytes
-from .times import read_time_reference, utc_mjd
+from .site import site_columns
+from .times import check_intervals, read_time_reference, utc_mjd
 from .tmoc import gti_tmoc
 from .values import as_float, as_int, as_str, parse_datetime, plain
 
@@ -44,6 +47,9 @@ GADF_KEYWORDS = {
 }
 TEXT_GADF_COLUMNS = {"date_obs", "time_obs", "date_end", "time_end", "tellist", "object"}
 INTEGER_GADF_COLUMNS = {"n_tels", "quality"}
+# Pointing keywords and the values they can take: RA beyond [0, 360) occurs (normalised for s_ra), a
+# further turn is damage; DEC beyond the poles is no position at all.
+POINTING_RANGES = {"ra_pnt": ("RA_PNT", -360.0, 720.0), "dec_pnt": ("DEC_PNT", -90.0, 90.0)}
 
 
 @dataclass
@@ -74,29 +80,38 @@ def locate_observation(obs_id, entries, fits_files, index_path=None):
 
 
 def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summary=None,
-                    obs_index_header=None):
+                    obs_index_header=None, notes=None):
     """The complete row (a dict over the collection table's columns) of one observation.
 
-    hdus: ObservationHdus; obs_index_row: the obs-index row ({} without obs-index); collection, site:
-    CollectionConfig and SiteConfig; fits_files: the FitsFiles the HDUs were opened through;
-    irf_summary: an IrfSummary already computed for the same IRF HDUs (shared IRF files), or None;
-    obs_index_header: the obs-index header keywords (a last resort for GEOLON/GEOLAT/ALTITUDE).
+    hdus: ObservationHdus; obs_index_row: the obs-index row (an IndexRow, or a dict; {} without
+    obs-index); collection, site: CollectionConfig and SiteConfig; fits_files: the FitsFiles the HDUs
+    were opened through; irf_summary: an IrfSummary already computed for the same IRF HDUs (shared IRF
+    files), or None; obs_index_header: the obs-index header keywords (a last resort for GEOLON/GEOLAT/
+    ALTITUDE); notes: a list that receives an IngestError for each thing the files got wrong that the row
+    works around (a placeholder dropped, a fallback used), or None.
     """
+    notes = [] if notes is None else notes
+    if not isinstance(obs_index_row, IndexRow):
+        obs_index_row = IndexRow(obs_index_row)
     events = hdus.events
     obs_id = hdus.obs_id
     _check_obs_id(events, obs_id)
+    _check_event_count(events)
+    _note_duplicate_keywords(hdus, notes)
     if irf_summary is None:
         irf_summary = summarise_irfs(hdus.irfs)
-    gadf = gadf_columns(events, obs_index_row)
+    gadf = gadf_columns(events, obs_index_row, notes)
     row = {}
     row.update(_identity(obs_id, collection, site))
     row.update(gadf)
-    row.update(_time_columns(hdus, gadf))
+    row.update(_time_columns(hdus, gadf, notes))
     row.update(_energy_columns(events, irf_summary, obs_index_row))
-    row.update(_space_columns(events, gadf, irf_summary, collection))
     row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row))
+    _check_pointing(events, obs_index_row, gadf, row["obs_mode"])
+    row.update(_space_columns(events, gadf, irf_summary, collection))
     row.update(_provenance_columns(events, irf_summary, obs_index_row))
-    row.update(_site_columns(events, collection, obs_index_header or {}))
+    row.update(site_columns(events, collection, obs_index_header or {}, gadf,
+                            (row["t_min"] + row["t_max"]) / 2.0, notes))
     row.update(_curation_columns(obs_id, events, collection, site, gadf))
     row["access_estsize"] = event_list_kbytes(
         [hdu for hdu in (hdus.events, hdus.gti, hdus.pointing) if hdu is not None], fits_files)
@@ -107,16 +122,33 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
 
 
 def _check_obs_id(events, obs_id):
-    """The EVENTS header's OBS_ID (int, float or string) must be the one the hdu-index files it under."""
-    header_obs_id = events.optional("OBS_ID")
-    if header_obs_id is None:
-        return
+    """The EVENTS header's OBS_ID (GADF: mandatory; int, float or string) must be the one the hdu-index
+    files it under."""
+    header_obs_id = events.mandatory("OBS_ID")
     try:
         same = normalise_obs_id(header_obs_id) == obs_id
     except ValueError:
         same = False
     if not same:
         raise events.error(f"{header_obs_id!r} in the header, {obs_id} in the hdu-index", "OBS_ID")
+
+
+def _check_event_count(events):
+    """An event list without events has no energy range nor anything else to publish."""
+    if int(events.mandatory("NAXIS2")) == 0:
+        raise events.error("the event list is empty (0 events)", "NAXIS2")
+
+
+def _note_duplicate_keywords(hdus, notes):
+    """A keyword written twice in the EVENTS or GTI header: the first value is used (as CFITSIO does)."""
+    for hdu in (hdus.events, hdus.gti):
+        if hdu is None:
+            continue
+        counts = collections.Counter(key for key in hdu.header.keys() if key not in ("", "COMMENT", "HISTORY"))
+        for key, count in counts.items():
+            if count > 1:
+                notes.append(hdu.error(f"written {count} times: the first value, {hdu.optional(key)!r}, is used",
+                                       key))
 
 
 def _identity(obs_id, collection, site):
@@ -143,8 +175,9 @@ def _identity(obs_id, collection, site):
 # ---- GADF obs-index columns
 
 
-def gadf_columns(events, obs_index_row):
+def gadf_columns(events, obs_index_row, notes=None):
     """The GADF obs-index columns (spec §3), placeholders removed (spec §5: they are not facts)."""
+    notes = [] if notes is None else notes
     values = {}
     for column, keywords in GADF_KEYWORDS.items():
         value = _header_then_index(events, obs_index_row, keywords)
@@ -154,51 +187,85 @@ def gadf_columns(events, obs_index_row):
             values[column] = as_int(value)
         else:
             values[column] = as_float(value)
-    # ALT_PNT = 90 with AZ_PNT = 0 is what simulations write when they know no horizon position;
-    # a zenith angle of 0 next to them comes from the same non-value.
+    _drop_placeholders(values, events, notes)
+    return values
+
+
+def _drop_placeholders(values, events, notes):
+    """ALT_PNT = 90 with AZ_PNT = 0 is what simulations write when they know no horizon position (a
+    zenith angle of 0 next to them comes from the same non-value); N_TELS = 0 and RA_OBJ = DEC_OBJ = 0
+    likewise say "unknown"."""
     if values["alt_pnt"] == 90.0 and values["az_pnt"] == 0.0:
         values["alt_pnt"] = values["az_pnt"] = None
         if values["zen_pnt"] == 0.0:
             values["zen_pnt"] = None
+        notes.append(events.error("ALT_PNT = 90 with AZ_PNT = 0 is a placeholder: not published", "ALT_PNT"))
     if values["n_tels"] == 0:
         values["n_tels"] = None
+        notes.append(events.error("N_TELS = 0 is a placeholder: not published", "N_TELS"))
     if values["ra_obj"] == 0.0 and values["dec_obj"] == 0.0:
         values["ra_obj"] = values["dec_obj"] = None
-    return values
+        notes.append(events.error("RA_OBJ = DEC_OBJ = 0 is a placeholder: not published", "RA_OBJ"))
 
 
 def _header_then_index(events, obs_index_row, keywords):
-    for key in keywords:
-        value = events.optional(key)
-        if value is not None:
-            return value
-    for key in keywords:
-        value = obs_index_row.get(key)
-        if value is not None:
-            return value
-    return None
+    return _lookup(events, obs_index_row, keywords)[0]
+
+
+def _lookup(events, obs_index_row, keywords):
+    """(value, source, keyword): the first of the keywords the EVENTS header gives a value, else the
+    obs-index row; source is the LocatedHdu or IndexRow it came from (both make errors naming themselves),
+    or (None, None, None)."""
+    for source in (events, obs_index_row):
+        for key in keywords:
+            value = source.optional(key)
+            if value is not None:
+                return value, source, key
+    return None, None, None
+
+
+def _check_pointing(events, obs_index_row, gadf, mode):
+    """RA_PNT/DEC_PNT: GADF requires them unless the telescopes stood still (OBS_MODE DRIFT gives ALT_PNT/
+    AZ_PNT instead). A value that is not a number, or beyond POINTING_RANGES, is damage."""
+    for column, (key, low, high) in POINTING_RANGES.items():
+        raw, source, _ = _lookup(events, obs_index_row, (key,))
+        if raw is None:
+            if mode == "DRIFT":
+                continue
+            elsewhere = "; the obs-index has no value either" if obs_index_row.path else ""
+            raise events.error(f"missing mandatory keyword (GADF requires it unless OBS_MODE is DRIFT{elsewhere})",
+                               key)
+        value = gadf[column]
+        if value is None or not math.isfinite(value):
+            raise source.error(f"{raw!r} is not a finite number", key)
+        if not low <= value <= high:
+            raise source.error(f"{value!r} is outside [{low:g}, {high:g}]", key)
 
 
 # ---- time
 
 
-def _time_columns(hdus, gadf):
+def _time_columns(hdus, gadf, notes):
     """t_min/t_max (UTC MJD), t_exptime, t_intervals, and the GTI span in the file's own time reference."""
     events, gti = hdus.events, hdus.gti
+    reference = _time_reference(gti, events, notes)
+    _check_header_span(events, reference)
     if gti is not None:
         starts, stops = gti.column("START"), gti.column("STOP")
         seconds = (gti.column_unit("START") or None, gti.column_unit("STOP") or None)
     else:
         # No GTI in the index: the EVENTS TSTART/TSTOP are the only interval there is.
+        notes.append(events.error("no GTI in the hdu-index: TSTART-TSTOP is the good time interval", "TSTART"))
         starts, stops = [events.mandatory("TSTART")], [events.mandatory("TSTOP")]
         seconds = (None, None)
     starts, stops = np.asarray(starts, dtype=float), np.asarray(stops, dtype=float)
     if not len(starts):
         raise (gti or events).error("no good time interval", "START")
-    reference = _time_reference(gti, events)
     # START/STOP are in TIMEUNIT unless the columns carry their own unit.
     starts = starts * _unit_factor(seconds[0], reference.timeunit)
     stops = stops * _unit_factor(seconds[1], reference.timeunit)
+    if gti is not None:
+        check_intervals(gti, starts, stops, reference)
     start_times, stop_times = reference.times(starts), reference.times(stops)
     first, last = int(np.argmin(starts)), int(np.argmax(stops))
     in_seconds = u.Unit(reference.timeunit).to(u.s)
@@ -213,14 +280,26 @@ def _time_columns(hdus, gadf):
     }
 
 
-def _time_reference(gti, events):
+def _check_header_span(events, reference):
+    """The EVENTS TSTART/TSTOP, where both are numbers: the observation cannot end before it starts,
+    nor lie outside 1960-2100. (Values that are not numbers matter only without a GTI: mandatory()
+    rejects them there.)"""
+    start, stop = as_float(events.optional("TSTART")), as_float(events.optional("TSTOP"))
+    if start is not None and stop is not None:
+        check_intervals(events, np.array([start]), np.array([stop]), reference, ("TSTART", "TSTOP"), rows=False)
+
+
+def _time_reference(gti, events, notes):
     """The GTI's own time reference; GADF wants it in both HDUs, but some files only have it in EVENTS.
     Without a usable one in EVENTS either, the EVENTS error is the one reported."""
     if gti is not None:
         try:
             return read_time_reference(gti)
-        except IngestError:
-            pass
+        except IngestError as problem:
+            reference = read_time_reference(events)
+            notes.append(IngestError(f"{problem.message}: the EVENTS time reference is used", problem.path,
+                                     problem.hdu, problem.keyword))
+            return reference
     return read_time_reference(events)
 
 
@@ -248,7 +327,7 @@ def _energy_columns(events, irf_summary, obs_index_row):
         to_ev = u.Unit(unit).to(u.eV)
     except (ValueError, u.UnitsError):
         raise events.error(f"unit {unit!r} is not an energy", "ENERGY") from None
-    energies = energies[np.isfinite(energies)] if energies.dtype.kind == "f" else energies
+    _check_energies(events, energies)
     low = [irf_summary.lo_thres * 1e12] if irf_summary.lo_thres is not None else []
     high = [irf_summary.hi_thres * 1e12] if irf_summary.hi_thres is not None else []
     if len(energies):
@@ -267,6 +346,15 @@ def _energy_columns(events, irf_summary, obs_index_row):
         "em_res_power": irf_summary.em_res_power,
         "ev_xel": ev_xel, "event_count": ev_xel if event_count is None else event_count,
     }
+
+
+def _check_energies(events, energies):
+    """Every event needs a positive energy: NaN or <= 0 is a damaged event list (the energy range,
+    published as ObsCore's em_min/em_max, comes from them)."""
+    bad = np.nonzero(~(np.isfinite(energies) & (energies > 0)))[0]
+    if len(bad):
+        raise events.error(f"{len(bad)} of {len(energies)} events have no positive energy (row {bad[0] + 1}: "
+                           f"{energies[bad[0]]!r})", "ENERGY")
 
 
 # ---- space
@@ -354,36 +442,6 @@ def _creator_version(creator):
     return match.group(1) if match and match.group(1) else None
 
 
-def _site_columns(events, collection, obs_index_header):
-    """Site name and location: the configuration's `site:` values, else the EVENTS header, else the
-    obs-index header. ALTITUDE written in km (its comment says so) is converted to m."""
-    site = collection.site
-
-    def header_value(key):
-        value = as_float(events.optional(key))
-        if value is None:
-            value = as_float(obs_index_header.get(key))
-        return value
-
-    altitude = header_value("ALTITUDE")
-    if altitude is not None and "km" in _comment(events, "ALTITUDE").lower().replace("[", " ").split():
-        altitude *= 1000.0
-    return {
-        "site_name": site.name,
-        "geo_lon": site.geo_lon if site.geo_lon is not None else header_value("GEOLON"),
-        "geo_lat": site.geo_lat if site.geo_lat is not None else header_value("GEOLAT"),
-        "geo_alt": site.geo_alt if site.geo_alt is not None else altitude,
-        "obs_type": None,  # only the configuration knows (defaults: obs_type)
-    }
-
-
-def _comment(hdu, key):
-    try:
-        return str(hdu.header.comments[key]).replace("]", " ")
-    except KeyError:
-        return ""
-
-
 # ---- curation
 
 
@@ -447,7 +505,7 @@ def _typed(value, column, events):
         converted = as_int(value)
     elif kind in ("real", "double precision"):
         converted = as_float(value)
-    elif kind == "text":
+    elif kind in ("text", "unicode"):
         converted = as_str(value)
     elif kind == "timestamp":
         converted = value if isinstance(value, datetime.datetime) else parse_datetime(value)

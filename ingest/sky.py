@@ -1,9 +1,11 @@
-"""Positions on the sky: the pointing in ICRS, the field-of-view polygon, event offsets."""
+"""Positions on the sky: the pointing in ICRS, the field-of-view polygon, event offsets, the altitude of
+the pointing as seen from a site."""
 
 import math
 import re
 
 import astropy.units as u
+import erfa
 import numpy as np
 from astropy.coordinates import FK4, FK5, ICRS, SkyCoord
 from astropy.time import Time
@@ -81,3 +83,17 @@ def target_offset(ra_pnt, dec_pnt, ra_obj, dec_obj):
     if None in (ra_pnt, dec_pnt, ra_obj, dec_obj):
         return None
     return float(offsets_deg(ra_obj, dec_obj, ra_pnt, dec_pnt))
+
+
+def pointing_altitude(ra, dec, geo_lon, geo_lat, mjd_utc):
+    """Altitude (deg) of (ra, dec) seen from (geo_lon east, geo_lat) at an MJD (UTC), without refraction.
+
+    A plausibility check, not astrometry: UT1 is taken as UTC and J2000 as the equinox of date, which
+    moves the result by well under a degree for observations of this century. erfa and no astropy
+    frames, which would want IERS tables from the network.
+    """
+    sidereal = erfa.gmst82(2400000.5, mjd_utc)
+    hour_angle = sidereal + math.radians(geo_lon) - math.radians(ra)
+    dec_r, lat_r = math.radians(dec), math.radians(geo_lat)
+    sin_alt = math.sin(lat_r) * math.sin(dec_r) + math.cos(lat_r) * math.cos(dec_r) * math.cos(hour_angle)
+    return math.degrees(math.asin(max(-1.0, min(1.0, sin_alt))))

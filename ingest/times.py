@@ -18,6 +18,9 @@ from .values import as_float
 
 # FITS TIMESYS values astropy knows as time scales (the FITS time paper's TIMESYS list, minus GPS/LOCAL).
 TIME_SCALES = {"tt", "tai", "utc", "ut1", "tcg", "tcb", "tdb"}
+# Observations lie between the start of UTC (1960-01-01) and 2100-01-01; beyond, a time is damaged (and
+# ERFA refuses to convert it to UTC at all).
+EARLIEST_MJD, LATEST_MJD = 36934.0, 88069.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class TimeReference:
     def reference_time(self):
         return Time(self.mjdrefi, self.mjdreff, format="mjd", scale=self.scale)
 
+    def approximate_mjd(self, values):
+        """MJD of values counted from the reference, in TIMESYS, without astropy (for range checks)."""
+        seconds = (np.asarray(values, dtype=float) + self.timezero) * u.Unit(self.timeunit).to(u.s)
+        return self.mjdrefi + self.mjdreff + seconds / 86400.0
+
     def times(self, values):
         """Times (astropy Time, in TIMESYS) of values counted from the reference in TIMEUNIT."""
         offsets = (np.asarray(values, dtype=float) + self.timezero) * u.Unit(self.timeunit)
@@ -47,11 +55,10 @@ class TimeReference:
 def read_time_reference(hdu):
     """The time reference of a LocatedHdu; a file without MJDREF or TIMESYS cannot be dated: IngestError."""
     if "MJDREFI" in hdu.header or "MJDREF" not in hdu.header:
-        # MJDREFI may be written as a float (51910.0): keep it as a number, whole or not.
+        # MJDREFI may be written as a float (51910.0): keep it as a number, whole or not. GADF requires
+        # MJDREFF with it: H.E.S.S. puts 64 s of TT-UTC there, and 0 would be a guess.
         mjdrefi = _number(hdu, "MJDREFI")
-        mjdreff = as_float(hdu.optional("MJDREFF", 0.0))
-        if mjdreff is None:
-            raise hdu.error("not a number", "MJDREFF")
+        mjdreff = _number(hdu, "MJDREFF")
     else:
         mjdref = _number(hdu, "MJDREF")
         mjdrefi, mjdreff = float(np.floor(mjdref)), mjdref - float(np.floor(mjdref))
@@ -68,10 +75,36 @@ def read_time_reference(hdu):
                          timezero=timezero)
 
 
+def check_intervals(hdu, starts, stops, reference, keys=("START", "STOP"), rows=True):
+    """Rejects time intervals that are not numbers, end before they start or lie outside 1960-2100.
+
+    starts, stops: arrays of values counted from the reference; keys: the columns (or keywords) they
+    come from, named in the error; rows: whether they are table rows (numbered from 1 in the message).
+    """
+    def where(i):
+        return f"row {i + 1}: " if rows else ""
+
+    for values, key in ((starts, keys[0]), (stops, keys[1])):
+        bad = np.nonzero(~np.isfinite(values))[0]
+        if len(bad):
+            raise hdu.error(f"{where(bad[0])}{values[bad[0]]} is not a finite time", key)
+    backwards = np.nonzero(starts > stops)[0]
+    if len(backwards):
+        i = backwards[0]
+        raise hdu.error(f"{where(i)}{keys[0]} {starts[i]!r} is after {keys[1]} {stops[i]!r}", keys[0])
+    for values, key in ((starts, keys[0]), (stops, keys[1])):
+        mjd = reference.approximate_mjd(values)
+        outside = np.nonzero((mjd < EARLIEST_MJD) | (mjd >= LATEST_MJD))[0]
+        if len(outside):
+            i = outside[0]
+            raise hdu.error(f"{where(i)}{values[i]!r} {reference.timeunit} after MJDREF is MJD {mjd[i]:.1f}, "
+                            f"outside 1960-2100", key)
+
+
 def _number(hdu, key):
     value = as_float(hdu.mandatory(key))
-    if value is None:
-        raise hdu.error("not a number", key)
+    if value is None or not np.isfinite(value):
+        raise hdu.error(f"{hdu.optional(key)!r} is not a finite number", key)
     return value
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 import math
+import unicodedata
 
 import numpy as np
 
@@ -11,12 +12,14 @@ def plain(value):
 
     float32 values (obs-index columns are often 'E') become the float of their shortest decimal
     representation, so that 48.61021 is published as 48.61021 and not as 48.610210418701172.
-    Empty strings and NaN are "no value" and become None.
+    Empty strings and NaN are "no value" and become None. Binary-table text arrives as bytes: it is
+    read as UTF-8 (which FITS tables can hold, unlike headers), else byte for byte as Latin-1, so that
+    no character is lost or replaced.
     """
     if value is None:
         return None
     if isinstance(value, bytes):
-        value = value.decode("ascii", errors="replace")
+        value = decode_text(value)
     if isinstance(value, str):
         value = value.strip()
         return value or None
@@ -31,6 +34,31 @@ def plain(value):
         return None if math.isnan(value) else value
     # astropy's Undefined (a keyword without value) and anything else unknown: no value
     return None
+
+
+def decode_text(data):
+    """Bytes of a table cell as text: UTF-8 if they are valid UTF-8, else Latin-1 (one character a byte)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def control_character(text):
+    """The first control character (Unicode category Cc: C0, DEL, C1) in a text, or None.
+
+    None of them can be published: FITS forbids them in header strings, XML 1.0 (VOTable) cannot carry
+    most of them and PostgreSQL text cannot hold NUL. Tabs and newlines are no exception: a one-line
+    value with a newline in it is damaged, not formatted.
+    """
+    return next((c for c in text if unicodedata.category(c) == "Cc"), None)
+
+
+def control_character_problem(code):
+    """(name, reason) of a control character given by its code point: why it cannot be published."""
+    if code == 0:
+        return "NUL (U+0000)", "PostgreSQL text cannot hold it"
+    return f"control character U+{code:04X}", "XML 1.0 (VOTable) cannot carry it"
 
 
 def as_float(value):
