@@ -2,6 +2,8 @@
 #
 #   make serve [PORT=8080] [DATA=<dir>]   install what is missing, ingest, serve TAP in the foreground
 #   make test                             the same set-up, then every test against an isolated instance
+#   make ingest [COLLECTION=<name>]       publish what changed in the data, say what happened
+#   make check-data DATA=<dir>            validate a GADF directory, without any database
 #
 # Variables: PORT (default: etc/site.yaml), DATA (data directory of the default collection,
 # default: etc/collections.yaml), PYTEST_ARGS (extra pytest arguments).
@@ -14,11 +16,13 @@ VENV := .venv
 GAMMAPY_VENV := .venv-gammapy
 PORT ?=
 DATA ?=
+COLLECTION ?=
+STRICT ?=
 PYTEST_ARGS ?=
 INSTANCE_ARGS := $(if $(PORT),--port $(PORT)) $(if $(DATA),--data $(DATA))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup serve ingest rd test unit clean
+.PHONY: help setup serve ingest drop check-data rd test unit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -41,8 +45,14 @@ $(GAMMAPY_VENV)/.installed: Makefile
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
 	$(PY) -m instance serve serve $(INSTANCE_ARGS)
 
-ingest: setup  ## configure the serve instance and ingest what changed, without serving
-	$(PY) -m instance serve prepare $(INSTANCE_ARGS)
+ingest: setup  ## publish what changed in COLLECTION (default: all); STRICT=1: all or nothing
+	$(PY) -m instance serve ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict)
+
+drop: setup  ## withdraw the whole collection COLLECTION=<name> from the serve instance
+	$(PY) -m instance serve drop --collection $(COLLECTION)
+
+check-data:  ## validate a GADF directory DATA=<dir> [COLLECTION=<name>] without touching any database
+	$(PY) -m ingest check --data $(or $(DATA),$(error DATA=<directory holding hdu-index.fits.gz> is needed)) $(if $(COLLECTION),--collection $(COLLECTION))
 
 rd: ## render the RDs and DaCHS configuration of the serve instance into var/serve
 	$(PY) -m instance serve rds $(INSTANCE_ARGS)
@@ -55,3 +65,15 @@ unit: setup  ## run only the tests that need neither DaCHS nor PostgreSQL
 
 clean:  ## drop the serve instance (database, roles, var/serve)
 	$(PY) -m instance serve destroy
+
+# Synthetic CTAO-like GADF collections for benchmarks (synth/): `make synth N=10000 SEED=1`, or
+# `make synth N=1000000 METADATA_ONLY=1` for indexes without event files. Same N and SEED, same bytes.
+N ?= 1000
+SEED ?= 1
+SITES ?=
+comma := ,
+OUT ?= var/synth/$(N)-$(SEED)$(if $(METADATA_ONLY),-meta)$(if $(SITES),-$(subst $(comma),-,$(SITES)))
+.PHONY: synth
+
+synth:  ## write a synthetic GADF collection (N=1000 SEED=1 OUT=var/synth/N-SEED [METADATA_ONLY=1] [SITES=north])
+	$(PY) -m synth --out $(OUT) --n $(N) --seed $(SEED) $(if $(METADATA_ONLY),--metadata-only) $(if $(SITES),--sites $(SITES))

@@ -15,7 +15,7 @@ from . import parts
 from .observation import hdu_index_of, open_observation, source_paths
 
 # Bump when products.py/previews.py change what they write.
-PRODUCT_VERSION = "1"
+PRODUCT_VERSION = "2"
 
 
 class ProductCache:
@@ -29,13 +29,14 @@ class ProductCache:
             h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         return os.path.join(self.root, collection.schema, str(obs_id), h.hexdigest()[:16])
 
-    def files(self, collection, obs_id):
-        """{part: path of its built file} for every file part of the observation (all parts but
-        the documentation), building those not built yet.  Raises IngestError (or OSError) when
-        the observation's files cannot be read."""
+    def files(self, collection, obs_id, wanted=None):
+        """{part: path of its built file} for the wanted parts (default: every file part of the
+        observation, all linked parts but the documentation), building those not built yet.
+        Raises IngestError (or OSError) when the observation's files cannot be read."""
         obs_id = str(obs_id)
-        hdu_types = {e.hdu_type for e in hdu_index_of(collection).entries_for(obs_id)}
-        wanted = [p for p in parts.parts_of(hdu_types) if p not in parts.COLLECTION_PARTS]
+        if wanted is None:
+            hdu_types = {e.hdu_type for e in hdu_index_of(collection).entries_for(obs_id)}
+            wanted = [p for p in parts.parts_of(hdu_types) if p not in parts.COLLECTION_PARTS]
         directory = self._directory(collection, obs_id)
         paths = {p: os.path.join(directory, f"{p.name}.{p.extension}") for p in wanted}
         missing = [p for p, path in paths.items() if not os.path.exists(path)]

@@ -10,7 +10,6 @@ DaCHS loads this file as a module of its own (customCore); the project root is p
 that it can import the datalink and ingest packages.
 """
 
-import datetime
 import os
 import sys
 
@@ -20,31 +19,24 @@ if PROJECT_ROOT not in sys.path:
 
 from gavo import base, rsc, rscdef, svcs  # noqa: E402
 from gavo.formats import votablewrite  # noqa: E402
-from gavo.protocols import datalink  # noqa: E402
+from gavo.protocols import creds, datalink  # noqa: E402
 from gavo.protocols.soda import DatalinkFault  # noqa: E402
 
-from datalink import links, parts  # noqa: E402
+from datalink import access, links, parts  # noqa: E402
 from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
 
 MS = base.makeStruct
+# The multi-observation bundle service (rd/bundle.rd.in, datalink/bundle_service.py).
+BUNDLE_SERVICE = "bundle/q#dl"
 
 
 # ---- the collection served by an RD
 
 
 def collection_of(rd):
-    """The configured collection an RD publishes, read from where the RD's import reads it
-    (the same mapping as rd/gadf_grammar.py: `make serve DATA=...` moves the data directory)."""
-    sources = rd.getById("import").sources
-    hdu_index_path = (sources.patterns or [sources.content_])[0].strip()
-    collections = config.load_collections(
-        os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), PROJECT_ROOT)
-    for collection in collections.values():
-        if collection.schema == rd.schema:
-            data_dir = hdu_index_path[:-len(collection.hdu_index)].rstrip(os.sep)
-            return collection.with_data_dir(data_dir)
-    raise base.ReportableError(f"No collection in etc/collections.yaml has schema {rd.schema}")
+    """The configured collection an RD publishes, as the instance reads it."""
+    return config.installed_collection(base.getConfig("rootDir"), rd.schema)
 
 
 def product_cache():
@@ -64,29 +56,36 @@ class ObservationDescriptor(datalink.DatalinkDescriptorMixin):
         self.obs_id = row["obs_id"]
 
 
-def is_released(row, now=None):
-    """Public data, or proprietary data past its release date."""
-    if row.get("data_rights") in (None, "public"):
-        return True
-    release = row.get("obs_release_date")
-    now = now or datetime.datetime.utcnow()
-    return release is not None and release <= now
-
-
 def make_descriptor(rd, pubDID):
-    """The ObservationDescriptor of pubDID, or a NotFoundFault for an ID this collection lacks."""
+    return find_observation(rd.schema, pubDID)
+
+
+def find_observation(schema, pubDID):
+    """The ObservationDescriptor of pubDID in the collection table of schema (a configured
+    schema, never request text), or a NotFoundFault."""
     with base.getTableConn() as conn:
         rows = list(conn.queryToDicts(
-            f"SELECT obs_id, data_rights, obs_release_date FROM {rd.schema}.obs"
+            f"SELECT obs_id, data_rights, obs_release_date FROM {schema}.obs"
             " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
     if not rows:
         return DatalinkFault.NotFoundFault(
-            pubDID, f"No observation with this ID in {rd.schema}", semantics="#this")
-    if not is_released(rows[0]):
-        # Custom dlget code bypasses DaCHS's product embargoes: refuse until the release date.
-        return DatalinkFault.AuthorizationFault(
-            pubDID, "This observation is not released yet", semantics="#this")
+            pubDID, f"No observation with this ID in {schema}", semantics="#this")
+    # The links of proprietary observations are listed like all others; dlget checks the rights.
     return ObservationDescriptor(pubDID, rows[0])
+
+
+def check_access(collection, descriptor, queryMeta):
+    """Raises 401 (svcs.Authenticate) or 403 unless the request may have the descriptor's files."""
+    row = descriptor.row
+    outcome = access.verdict(row["data_rights"], row["obs_release_date"],
+                             collection.owner_for(descriptor.obs_id),
+                             queryMeta["user"], queryMeta["password"], creds.hasCredentials)
+    until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
+    if outcome == access.AUTHENTICATE:
+        raise svcs.Authenticate(hint=f"Observation {descriptor.obs_id} is proprietary{until}:"
+                                     " log in as a member of its owner group")
+    if outcome == access.FORBIDDEN:
+        raise svcs.ForbiddenURI(f"Observation {descriptor.obs_id} is proprietary{until}")
 
 
 # ---- dlget
@@ -167,11 +166,47 @@ class Core(datalink.DatalinkCore):
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
+    def runForMeta(self, service, inputTable, queryMeta):
+        """DaCHS answers text/xml to any Accept naming text/html (for its XSLT); DataLink clients
+        such as STILTS send that too and must get the DataLink media type. Browsers are still
+        recognised by their User-Agent (and get HTML) in DaCHS's dlmeta renderer."""
+        mime, payload = super().runForMeta(service, inputTable, queryMeta)
+        if mime == "text/xml" and not inputTable.getParam("responseformat"):
+            mime = self.datalinkType
+        return mime, payload
+
+    def runForData(self, service, inputTable, queryMeta):
+        """dlget: the rights are checked before any data function runs (the documentation, which
+        is the collection's and not the observation's, is public)."""
+        collection = collection_of(self.rd)
+        if _single(inputTable.getParamDict().get("PART")) == parts.DOCUMENTATION.name:
+            return super().runForData(service, inputTable, queryMeta)
+        for descriptor in self.descriptors:
+            if isinstance(descriptor, ObservationDescriptor):
+                check_access(collection, descriptor, queryMeta)
+        return super().runForData(service, inputTable, queryMeta)
+
+    def _bundle_endpoints(self):
+        """One BundleEndpoint per observation of the request (made once: the links table and
+        the service RESOURCEs refer to the same objects)."""
+        if not hasattr(self, "_endpoints"):
+            url = base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget")
+            self._endpoints = [links.BundleEndpoint(d.pubDID, url) for d in self.descriptors
+                               if isinstance(d, ObservationDescriptor)]
+        return self._endpoints
+
+    def _iterAccessResources(self, ctx, service):
+        yield from super()._iterAccessResources(ctx, service)
+        for endpoint in self._bundle_endpoints():
+            yield endpoint.resource(ctx)
+
     def getDatalinksResource(self, ctx, service):
         """The links table, made by the RD's make_dlresponse (with content_qualifier) instead of
         //datalink#make_response."""
+        proc_rows = [endpoint.link(ctx) for endpoint in self._bundle_endpoints()]
         data = rsc.makeData(self.rd.getById("make_dlresponse"),
-                            forceSource=_grouped_by_id(self.datalinkLinks + self.errors))
+                            forceSource=_grouped_by_id(self.datalinkLinks + proc_rows
+                                                       + self.errors))
         data.setMeta("_type", "results")
         return votablewrite.makeResource(votablewrite.VOTableContext(tablecoding="td"), data)
 

@@ -10,6 +10,7 @@ import urllib.parse
 
 from gavo.protocols.datalink import LinkDef
 from gavo.protocols.soda import DatalinkFault
+from gavo.votable import V
 
 from . import parts
 
@@ -61,3 +62,32 @@ def links_for(pubDID, obs_id, collection, product_cache, dlget_url):
     documentation = parts.build_documentation(collection)
     rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, len(documentation)))
     return rows
+
+
+class BundleEndpoint:
+    """The bundle service (datalink/bundle_service.py) offered in the {links} of one ID: a #proc
+    row and the service descriptor RESOURCE it points to, with ID preset to this observation
+    (a client adds more IDs to fetch several observations in one tar)."""
+
+    description = ("This observation and others (repeat ID) in one tar that gammapy's"
+                   " DataStore.from_dir opens")
+
+    def __init__(self, pubDID, access_url):
+        self.pubDID, self.access_url = pubDID, access_url
+
+    def link(self, ctx):
+        return QualifiedLink(
+            self.pubDID, None, serviceType=ctx.getOrMakeIdFor(self, suggestion="bundle"),
+            contentQualifier="event-bundle", description=self.description, semantics="#proc",
+            contentType="application/x-tar")
+
+    def resource(self, ctx):
+        return V.RESOURCE(ID=ctx.getOrMakeIdFor(self, suggestion="bundle"),
+                          type="meta", utype="adhoc:service")[
+            V.DESCRIPTION[self.description],
+            V.PARAM(arraysize="*", datatype="char", name="accessURL", ucd="meta.ref.url",
+                    value=self.access_url),
+            V.GROUP(name="inputParams")[
+                V.PARAM(arraysize="*", datatype="char", name="ID", ucd="meta.id;meta.main",
+                        value=self.pubDID)[
+                    V.DESCRIPTION["obs_publisher_did of an observation; repeat for more"]]]]

@@ -50,6 +50,9 @@ IRF_PARTS = {
 }
 assert set(IRF_PARTS) == set(IRF_TYPES)
 
+# Not a link of its own: every IRF in one file, as packages and bundles carry them.
+ALL_IRFS = Part("irfs", "#calibration", None, FITS, "Every IRF of the observation", "fits")
+
 # Parts that do not depend on the observation's files.
 COLLECTION_PARTS = (DOCUMENTATION,)
 
@@ -71,10 +74,12 @@ def build(part, collection, obs):
     """The bytes of one part of an open observation (obs: observation.ObservationFiles)."""
     if part is EVENT_LIST:
         return products.event_list(obs)
+    if part is ALL_IRFS:
+        return products.all_irfs(obs)
     if part.semantics == "#calibration":
         return products.irf(obs, next(t for t, p in IRF_PARTS.items() if p is part))
     if part is PACKAGE:
-        return products.package(obs, _hdu_index_header(collection), _obs_index_table(collection),
+        return products.package(obs, hdu_index_header(collection), obs_index_table(collection),
                                 os.stat(obs.hdus.events.path).st_mtime)
     if part is PREVIEW_IMAGE:
         return previews.counts_map(obs.hdus.events, obs.obs_id)
@@ -101,13 +106,13 @@ def documentation_sources(collection):
     return []
 
 
-def _hdu_index_header(collection):
+def hdu_index_header(collection):
     with fits.open(collection.hdu_index_path) as hdulist:
         return find_index_table(hdulist, is_hdu_index, collection.hdu_index_path,
                                 "hdu-index").header.copy()
 
 
-def _obs_index_table(collection):
+def obs_index_table(collection):
     """The collection's obs-index table HDU (data loaded), or None without an obs-index."""
     path = collection.obs_index_path
     if not path:

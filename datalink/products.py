@@ -8,11 +8,12 @@ announced before.
 
 import gzip
 import io
-import tarfile
 
 import numpy as np
 from astropy.io import fits
+from astropy.table import Table, vstack
 
+from . import tarstream
 from .observation import IRF_TYPES
 
 EVENT_LIST_TYPES = ("events", "gti", "pointing")  # what the #this file holds, in this order
@@ -64,8 +65,8 @@ def all_irfs(obs):
 
 
 def package_names(obs_id):
-    return {"events": f"obs_{obs_id}_events.fits", "irfs": f"obs_{obs_id}_irfs.fits",
-            "hdu_index": "hdu-index.fits.gz", "obs_index": "obs-index.fits.gz"}
+    """The file names of an observation's event list and IRFs in packages and bundles."""
+    return {"events": f"obs_{obs_id}_events.fits", "irfs": f"obs_{obs_id}_irfs.fits"}
 
 
 def _copy_meta(source_header, header):
@@ -80,25 +81,31 @@ def _copy_meta(source_header, header):
             header[key] = (card.value, card.comment)
 
 
-def hdu_index_table(obs, source_index_header, names):
-    """The package's hdu-index: the observation's rows, pointing to the package's two files."""
+def hdu_index_rows(obs, names):
+    """The hdu-index rows of an observation in a package: its rows, pointing to the package's
+    two files (names: package_names)."""
     rows = []
     for entry in obs.entries:
         if entry.hdu_type in EVENT_LIST_TYPES:
-            file_name, hdu_name = names["events"], _extname(obs, entry.hdu_type)
+            file_name = names["events"]
         elif entry.hdu_type in IRF_TYPES:
-            file_name, hdu_name = names["irfs"], _extname(obs, entry.hdu_type)
+            file_name = names["irfs"]
         else:
             continue  # a type the package does not carry
-        rows.append((int(obs.obs_id), entry.hdu_type, entry.hdu_class, ".", file_name, hdu_name))
-    columns = [
-        fits.Column("OBS_ID", "K", array=np.array([r[0] for r in rows], dtype=np.int64)),
-        fits.Column("HDU_TYPE", "A20", array=[r[1] for r in rows]),
-        fits.Column("HDU_CLASS", "A20", array=[r[2] for r in rows]),
-        fits.Column("FILE_DIR", "A20", array=[r[3] for r in rows]),
-        fits.Column("FILE_NAME", "A60", array=[r[4] for r in rows]),
-        fits.Column("HDU_NAME", "A20", array=[r[5] for r in rows]),
-    ]
+        rows.append((int(obs.obs_id), entry.hdu_type, entry.hdu_class, ".", file_name,
+                     _extname(obs, entry.hdu_type)))
+    return rows
+
+
+def hdu_index_table(rows, source_index_header):
+    """A package's hdu-index from hdu_index_rows, with the source index's keywords."""
+    names = ("HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME")
+    columns = [fits.Column("OBS_ID", "K", array=np.array([r[0] for r in rows], dtype=np.int64))]
+    for i, name in enumerate(names, start=1):
+        values = [r[i] for r in rows]
+        # As wide as the longest value: EXTNAMEs such as "POINT SPREAD FUNCTION" must not be cut.
+        width = max([len(v) for v in values] + [1])
+        columns.append(fits.Column(name, f"A{width}", array=values))
     table = fits.BinTableHDU.from_columns(columns)
     _copy_meta(source_index_header, table.header)
     table.header["EXTNAME"] = "HDU_INDEX"
@@ -145,8 +152,46 @@ def _obs_id_mask(column, obs_id):
     return np.array([str(int(v)) == obs_id for v in column])
 
 
-def _gzipped_fits(table):
+def merged_obs_index(tables):
+    """One obs-index of the one-row tables of obs_index_table (possibly from several collections:
+    columns are the union, times are moved to the first table's MJDREF)."""
+    if len(tables) == 1:
+        return tables[0]
+    header = tables[0].header
+    reference = _mjdref(header)
+    rows = []
+    for hdu in tables:
+        table = Table.read(hdu, format="fits")
+        shift = (_mjdref(hdu.header) - reference) * 86400.0
+        for column in ("TSTART", "TSTOP"):
+            if shift and column in table.colnames:
+                table[column] = table[column] + shift
+        table.meta = {}
+        rows.append(table)
+    merged = vstack(rows, join_type="outer", metadata_conflicts="silent")
+    result = fits.table_to_hdu(merged)
+    _copy_meta(header, result.header)
+    return result
+
+
+def _mjdref(header):
+    return float(header.get("MJDREFI", 0)) + float(header.get("MJDREFF", 0))
+
+
+def gzipped_fits(table):
     return gzip.compress(_fits_bytes([fits.PrimaryHDU(), table]), mtime=0)
+
+
+def package_members(obs, source_hdu_index_header, source_obs_index):
+    """(name, bytes) of every member of an observation's #package."""
+    names = package_names(obs.obs_id)
+    index = hdu_index_table(hdu_index_rows(obs, names), source_hdu_index_header)
+    return [
+        (names["events"], event_list(obs)),
+        (names["irfs"], all_irfs(obs)),
+        ("hdu-index.fits.gz", gzipped_fits(index)),
+        ("obs-index.fits.gz", gzipped_fits(obs_index_table(obs, source_obs_index))),
+    ]
 
 
 def package(obs, source_hdu_index_header, source_obs_index, mtime):
@@ -154,19 +199,9 @@ def package(obs, source_hdu_index_header, source_obs_index, mtime):
 
     mtime (seconds) is the members' modification time: the source's, so the bytes are stable.
     """
-    names = package_names(obs.obs_id)
-    members = [
-        (names["hdu_index"], _gzipped_fits(hdu_index_table(obs, source_hdu_index_header, names))),
-        (names["obs_index"], _gzipped_fits(obs_index_table(obs, source_obs_index))),
-        (names["events"], event_list(obs)),
-        (names["irfs"], all_irfs(obs)),
-    ]
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), int(mtime), 0o644
-            tar.addfile(info, io.BytesIO(data))
+    tarstream.write_tar(out, package_members(obs, source_hdu_index_header, source_obs_index),
+                        mtime)
     return out.getvalue()
 
 

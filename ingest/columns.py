@@ -9,10 +9,14 @@ import functools
 from schemas import columns_in
 
 
+# Columns of the collection table that the publication fills, not the ingest.
+PUBLICATION_GROUP = "publication"
+
+
 @functools.lru_cache(maxsize=None)
 def collection_columns():
-    """The Column objects of the collection table, in file order (read once)."""
-    return tuple(columns_in("collection"))
+    """The Column objects of the collection table the ingest computes, in file order (read once)."""
+    return tuple(c for c in columns_in("collection") if c.group != PUBLICATION_GROUP)
 
 
 def collection_column_names():

@@ -86,6 +86,9 @@ class CollectionConfig:
     obtain: str = None  # how a user elsewhere gets the data
     data_rights: str = None
     obs_release_date: datetime.datetime = None
+    # DaCHS group whose members may fetch the files of non-public observations before their
+    # release date (everyone else gets 401); None: nobody before the release date.
+    owner: str = None
     fov_radius: float = None  # deg; replaces what the files say (spec §4.5)
     site: SiteLocation = field(default_factory=SiteLocation)
     defaults: dict = field(default_factory=dict)  # column -> value where the files say nothing
@@ -106,6 +109,10 @@ class CollectionConfig:
 
     def override_for(self, obs_id):
         return self.observations.get(str(obs_id), ObservationOverride())
+
+    def owner_for(self, obs_id):
+        """The DaCHS group owning an observation's files (per-observation value first)."""
+        return self.override_for(obs_id).owner or self.owner
 
 
 # ---- loading
@@ -227,6 +234,26 @@ def load_collections(path, project_root, data_dirs=None):
     return result
 
 
+def installed_collections_path(root_dir):
+    """Where an instance keeps the collections it publishes (written by instance/, read by the
+    code DaCHS runs: the grammar and the DataLink core)."""
+    return os.path.join(root_dir, "etc", "collections.yaml")
+
+
+def installed_collection(root_dir, schema):
+    """The collection an instance publishes in schema (data_dir as the instance reads it)."""
+    path = installed_collections_path(root_dir)
+    collection = collection_with_schema(load_collections(path, root_dir), schema)
+    if collection is None:
+        raise ConfigError(path, "collections", f"no collection has schema {schema!r}")
+    return collection
+
+
+def collection_with_schema(collections, schema):
+    """The collection of {name: CollectionConfig} published in a database schema, or None."""
+    return next((c for c in collections.values() if c.schema == schema), None)
+
+
 def default_collection_name(path):
     """The name under `default:` in etc/collections.yaml (the only collection if there is one)."""
     document = _read_yaml(path)
@@ -260,7 +287,7 @@ def _collection(path, name, reader, project_root):
     )
     for key in ("title", "description", "facility_name", "instrument_name", "creator_name",
                 "bib_reference", "proposal_id", "target_class", "obs_title", "publisher_id",
-                "reference_url", "licence", "licence_file", "obtain"):
+                "reference_url", "licence", "licence_file", "obtain", "owner"):
         values[key] = reader.get(key)
     return CollectionConfig(extra=reader.extra(), **values)
 

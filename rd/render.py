@@ -87,15 +87,26 @@ def render_datalink(collection):
         short_name=escape(f"{collection.schema[:13]} dl"),
         core_module=escape(DATALINK_CORE_MODULE),
     )
+BUNDLE_RD_ID = "bundle/q"
+BUNDLE_CORE_MODULE = os.path.join(os.path.dirname(RD_DIR), "datalink", "bundle_service")
+
+
+def render_bundle_rd(resdir):
+    """The RD of the multi-observation bundle service (rd/bundle.rd.in)."""
+    from datalink.bundle import MAX_OBSERVATIONS
+
+    return _template("bundle.rd.in").substitute(
+        resdir=resdir, creation_date=CREATION_DATE, max_observations=MAX_OBSERVATIONS,
+        core_module=escape(BUNDLE_CORE_MODULE))
 # ---- DataLink (end) --------------------------------------------------------------------------
 
 
-def render_collection_rd(collection, hdu_index_path, resdir, services=None):
+def render_collection_rd(collection, staging_path, resdir, services=None):
+    """The collection's RD; its import reads the rows instance/publication.py stages in
+    staging_path."""
     if services is None:
         services = render_datalink(collection)
-    columns = schemas.load_columns()
-    table_columns = schemas.columns_in("collection", columns)
-    obscore_columns = schemas.columns_in("obscore", columns)
+    columns, mixin_pars = _collection_table(collection)
     return _template("collection.rd.in").substitute(
         schema=collection.schema,
         resdir=resdir,
@@ -108,12 +119,29 @@ def render_collection_rd(collection, hdu_index_path, resdir, services=None):
         reference_url=escape(collection.reference_url or ""),
         licence=escape(collection.licence or ""),
         obs_collection=escape(collection.obs_collection),
-        mixin_pars=_mixin_pars(collection, obscore_columns),
-        columns="\n".join(column_element(c, required=c.not_null) for c in table_columns),
-        hdu_index=escape(hdu_index_path),
+        mixin_pars=mixin_pars,
+        columns=columns,
+        staging_path=escape(staging_path),
         grammar_module=escape(GRAMMAR_MODULE),
         services=services,
     )
+
+
+def _collection_table(collection):
+    """The column elements and the ObsCore mixin parameters of the collection table."""
+    columns = schemas.load_columns()
+    table_columns = schemas.columns_in("collection", columns)
+    obscore_columns = schemas.columns_in("obscore", columns)
+    return ("\n".join(column_element(c, required=c.not_null) for c in table_columns),
+            _mixin_pars(collection, obscore_columns))
+
+
+def collection_table_signature(collection):
+    """Text that changes exactly when the collection table must be re-created (its columns or
+    what it gives ivoa.obscore), not when only its descriptive metadata changes."""
+    columns, mixin_pars = _collection_table(collection)
+    return columns + mixin_pars + _template("collection.rd.in").template.split("<data")[0].split(
+        "<table")[1]
 
 
 def render_hea_rd(collections, resdir):

@@ -12,6 +12,7 @@ if PROJECT_ROOT not in sys.path:
 DATA_ROOT = os.environ.get("HEOBS_DATA_ROOT",
                            os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "data"))
 HESS_DIR = os.path.join(DATA_ROOT, "hess-dl3-dr1")
+CTA_DIR = os.path.join(DATA_ROOT, "cta-1dc")
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +20,10 @@ def hess_dir():
     if not os.path.exists(os.path.join(HESS_DIR, "hdu-index.fits.gz")):
         pytest.skip(f"H.E.S.S. DL3 DR1 not found at {HESS_DIR} (set HEOBS_DATA_ROOT)")
     return HESS_DIR
+
+
+@pytest.fixture(scope="session")
+def cta_dir():
+    if not os.path.exists(os.path.join(CTA_DIR, "index", "gps", "hdu-index.fits.gz")):
+        pytest.skip(f"CTA 1DC not found at {CTA_DIR} (set HEOBS_DATA_ROOT)")
+    return CTA_DIR

@@ -8,8 +8,46 @@ import os
 import socket
 
 import pytest
+import yaml
 
-from instance import Instance, stop_process
+from instance import PROJECT_ROOT, Instance, stop_process
+
+from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, RELEASE_DATE
+
+
+def collections_file(directory, data_dirs):
+    """etc/collections.yaml with the data where the tests find it ({name: data_dir}) and one
+    proprietary observation (rights.py)."""
+    with open(os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), encoding="utf-8") as f:
+        document = yaml.safe_load(f)
+    document["collections"]["corpus"] = dict(CORPUS_COLLECTION)
+    for name, data_dir in data_dirs.items():
+        document["collections"][name]["data_dir"] = data_dir
+    hess = document["collections"]["hess_dr1"]
+    hess.setdefault("observations", {})[PROPRIETARY_OBS] = {
+        "data_rights": "proprietary", "obs_release_date": RELEASE_DATE, "owner": OWNER_GROUP}
+    path = os.path.join(directory, "collections.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(document, f)
+    return path
+
+
+# A third collection for the ingest tests (test_ingest.py), not published at the start: its
+# data_dir is a symbolic link the tests point at one GADF directory after the other.
+CORPUS_COLLECTION = {
+    "schema": "corpus", "obs_collection": "CORPUS", "title": "Ingest test corpus",
+    "description": "Copies of three H.E.S.S. DL3 DR1 observations, damaged by the tests.",
+    "data_dir": None, "hdu_index": "hdu-index.fits.gz", "obs_index": "obs-index.fits.gz",
+    "facility_name": "H.E.S.S.", "data_rights": "public", "licence_file": "README.txt",
+    "site": {"name": "H.E.S.S. site, Khomas Highland, Namibia"},
+    "defaults": {"obs_type": "science"},
+}
+
+
+def add_users(inst):
+    for user, password in (MEMBER, OUTSIDER):
+        inst.dachs("admin", "adduser", user, password, capture_output=True)
+    inst.dachs("admin", "addtogroup", MEMBER[0], OWNER_GROUP)
 
 
 def free_port():
@@ -19,8 +57,9 @@ def free_port():
 
 
 class Service:
-    def __init__(self, inst):
-        self.instance = inst
+    def __init__(self, inst, pid):
+        self.instance, self.pid = inst, pid
+        self.collections_file = inst.collections_file
         self.url = inst.server_url
         self.tap_url = f"{self.url}/tap"
         self.dbname = inst.dbname
@@ -30,17 +69,20 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def service(hess_dir):
-    inst = Instance(f"test_{os.getpid()}", port=free_port(),
-                    data_dir=hess_dir)
+def service(hess_dir, cta_dir, tmp_path_factory):
+    etc = tmp_path_factory.mktemp("etc")
+    corpus_link = os.path.join(tmp_path_factory.mktemp("corpus"), "current")
+    inst = Instance(f"test_{os.getpid()}", port=free_port(), collections_file=collections_file(
+        etc, {"hess_dr1": hess_dir, "cta_1dc": cta_dir, "corpus": corpus_link}))
     try:
-        inst.prepare()
+        inst.prepare(["hess_dr1", "cta_1dc"])
+        add_users(inst)
         proc = inst.start()
     except BaseException:
         if os.environ.get("HEOBS_KEEP_INSTANCE") != "1":
             inst.destroy()
         raise
-    yield Service(inst)
+    yield Service(inst, proc.pid)
     stop_process(proc)
     if os.environ.get("HEOBS_KEEP_INSTANCE") != "1":
         inst.destroy()

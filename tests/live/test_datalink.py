@@ -47,7 +47,8 @@ def source_hdu(hdu_index, obs_id, hdu_type):
 def expected_links(hdu_types):
     """{(semantics, content_qualifier)} of an observation with these hdu-index types."""
     links = {("#this", "event-list"), ("#package", "event-bundle"), ("#preview-image", "preview"),
-             ("#preview-plot", "preview"), ("#documentation", None)}
+             ("#preview-plot", "preview"), ("#documentation", None),
+             ("#proc", "event-bundle")}  # the multi-observation bundle service
     links |= {("#calibration", IRF_QUALIFIERS[t]) for t in hdu_types if t in IRF_QUALIFIERS}
     return links
 
@@ -78,7 +79,7 @@ def test_iter_datalinks_gives_every_link(tap, hdu_index, query):
         seen.add(obs_id)
         assert all(not msg for msg in datalinks["error_message"]), list(datalinks["error_message"])
         assert link_set(datalinks) == expected_links(hdu_index[obs_id])
-        assert all(int(n) > 0 for n in datalinks["content_length"])
+        assert all(int(row["content_length"]) > 0 for row in datalinks if not row["service_def"])
         this = list(datalinks.bysemantics("#this", include_narrower=False))
         assert len(this) == 1 and this[0].content_type == "application/fits"
     assert seen == set(hdu_index)
@@ -107,6 +108,8 @@ def downloads(request, service):
         f"{dl_url}?ID={urllib.parse.quote(DID.format(obs_id))}")
     got = []
     for row in datalinks:
+        if row["service_def"]:
+            continue  # the bundle service (test_bundle.py)
         response = requests.get(row["access_url"], timeout=60)
         assert response.status_code == 200, (row["access_url"], response.text[:300])
         got.append(({k: row[k] for k in ("semantics", "content_qualifier", "content_type",
@@ -289,3 +292,53 @@ def test_dlget_errors_are_not_500(service):
     assert requests.get(url, params={"ID": "nonsense", "PART": "aeff"}, timeout=60).status_code == 404
     assert requests.get(url, params={"ID": DID.format("23523"), "PART": "nope"},
                         timeout=60).status_code == 422
+
+
+# ---- the split files, opened as gammapy's VO client does (CLIENTS.md)
+
+VO_CLIENT_QUALIFIERS = {"event-list", "aeff", "edisp", "psf", "bkgrate"}
+# The TAP columns it turns into its obs-index (and the time reference of TSTART/TSTOP).
+VO_CLIENT_COLUMNS = ["obs_id", "obs_mode", "ra_pnt", "dec_pnt", "alt_pnt", "az_pnt", "zen_pnt",
+                     "tstart", "tstop", "ontime", "livetime", "deadc", "n_tels", "tellist",
+                     "object", "mjdrefi", "mjdreff", "timesys"]
+
+
+def test_split_files_open_like_gammapy_vo_client(tap, hdu_index, tmp_path):
+    """#this + each #calibration, keyed by content_qualifier; the hdu-index built from the HDUs
+    (EXTNAME, HDUCLAS2/4) and the obs-index from the TAP row must load the observations, each IRF
+    once."""
+    result = tap.search("SELECT * FROM hess_dr1.obs WHERE 1=CONTAINS(POINT('ICRS', s_ra, s_dec),"
+                        " CIRCLE('ICRS', 83.63, 22.01, 2))")
+    observations = []
+    for row in result:
+        links = {r["content_qualifier"]: r["access_url"] for r in row.getdatalink()
+                 if r["semantics"] in ("#this", "#calibration")}
+        assert set(links) == VO_CLIENT_QUALIFIERS
+        assert len(set(links.values())) == len(links)  # not one bundle behind every link
+        files = []
+        for qualifier, url in links.items():
+            path = tmp_path / f"{row['obs_id']}_{qualifier}.fits"
+            path.write_bytes(requests.get(url, timeout=120).content)
+            files.append(str(path))
+        observations.append({"files": files, "row": {
+            name: _plain(row[name]) for name in VO_CLIENT_COLUMNS}})
+    description = tmp_path / "observations.json"
+    description.write_text(json.dumps(observations))
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gammapy_vo_client.py")
+    out = subprocess.run([GAMMAPY_PYTHON, script, str(description)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.splitlines()[-1])
+    assert len(found) == 4
+    for obs_id, values in found.items():
+        assert values["hdu_types"] == sorted(hdu_index[obs_id])  # each HDU once
+        _, events = source_hdu(hdu_index, obs_id, "events")
+        assert values["events"] == len(events)
+        assert values["aeff_m2"] > 0 and values["psf"] > 0
+
+
+def _plain(value):
+    """A TAP value as JSON (numpy scalars and masked values)."""
+    if np.ma.is_masked(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

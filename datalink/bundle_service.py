@@ -1,0 +1,98 @@
+"""The DaCHS core of the bundle service (`<customCore module=".../datalink/bundle_service"/>`):
+dlget?ID=...&ID=... returns one tar of all the observations, streamed (datalink/bundle.py).
+
+It takes the IDs of any collection (obs_publisher_did: ivo://<authority>/<schema>?<obs_id>), so
+that the result of a search over ivoa.obscore can be fetched in one go. Each collection's {links}
+response declares this service as a #proc link (datalink/core.py). Every ID must exist and be
+accessible to the caller, else nothing is sent: 404 (or 422) naming the ID, 401 for proprietary
+data without a member's credentials.
+"""
+
+import os
+import sys
+import time
+import urllib.parse
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if PROJECT_ROOT not in sys.path:
+    sys.path.insert(0, PROJECT_ROOT)
+
+from gavo import base, svcs  # noqa: E402
+from gavo.protocols import datalink  # noqa: E402
+from gavo.protocols.soda import DatalinkFault  # noqa: E402
+from gavo.svcs import streaming  # noqa: E402
+
+from datalink import bundle, core  # noqa: E402
+from ingest import config  # noqa: E402
+
+MS = base.makeStruct
+CONTENT_TYPE = "application/x-tar"
+
+
+def installed_collections():
+    return config.load_collections(config.installed_collections_path(base.getConfig("rootDir")),
+                                   base.getConfig("rootDir"))
+
+
+def make_descriptor(pubDID):
+    """The observation of any configured collection that pubDID names, or a NotFoundFault."""
+    parts = urllib.parse.urlsplit(pubDID)
+    schema = parts.path.strip("/")
+    collection = config.collection_with_schema(installed_collections(), schema)
+    if parts.scheme != "ivo" or collection is None or not parts.query:
+        return DatalinkFault.NotFoundFault(
+            pubDID, "Not an observation ID of this service (ivo://<authority>/<collection>?<obs_id>)",
+            semantics="#this")
+    descriptor = core.find_observation(collection.schema, pubDID)
+    if isinstance(descriptor, core.ObservationDescriptor):
+        descriptor.collection = collection
+    return descriptor
+
+
+class BundleResponse:
+    """The HTTP response: the tar, written by a DaCHS streaming thread as it is made."""
+
+    type = CONTENT_TYPE
+
+    def __init__(self, observations):
+        self.observations = observations
+
+    def render(self, request):
+        request.setHeader("content-type", CONTENT_TYPE)
+        request.setHeader("content-disposition",
+                          f'attachment; filename="observations-{len(self.observations)}.tar"')
+        return streaming.streamOut(
+            lambda out: bundle.write_bundle(out, self.observations, core.product_cache(),
+                                            time.time()), request)
+
+
+class _DescriptorGenerator(datalink.DescriptorGenerator):
+    additionalNamesForProcs = dict(datalink.DescriptorGenerator.additionalNamesForProcs,
+                                   make_descriptor=make_descriptor)
+
+
+class Core(datalink.DatalinkCore):
+    """A DatalinkCore whose dlget takes many IDs and answers with one bundle."""
+
+    def completeElement(self, ctx):
+        self.descriptorGenerator = MS(_DescriptorGenerator, parent_=self,
+                                      code="return make_descriptor(pubDID)")
+        super().completeElement(ctx)
+
+    def getMetaForDescriptor(self, descriptor):
+        return [], [], []
+
+    def runForData(self, service, inputTable, queryMeta):
+        try:
+            for descriptor in self.descriptors:
+                if isinstance(descriptor, DatalinkFault):
+                    descriptor.raiseException()
+                core.check_access(descriptor.collection, descriptor, queryMeta)
+            observations = [(d.collection, d.obs_id) for d in self.descriptors]
+            try:
+                bundle.check_bundle(observations)
+            except bundle.BundleError as exc:
+                raise base.ValidationError(str(exc), "ID")
+            return BundleResponse(bundle.unique(observations))
+        finally:
+            self.finalize()

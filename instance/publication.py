@@ -1,0 +1,197 @@
+"""Publishing one collection incrementally, safely, and saying what happened.
+
+A run:
+1. reads the collection's indexes and takes each observation's fingerprint (its index rows, the
+   names, sizes, modification times and inodes of its files, the collection's configuration, the
+   ingest code) — no FITS data is read for this;
+2. compares them with the fingerprints stored in the published rows (source_fingerprint): equal
+   means unchanged and the observation is not read at all;
+3. reads the new and changed observations (with progress), rejecting the bad ones with the
+   ingest's message (file, HDU, keyword, what is wrong);
+4. stages the good rows in a file and has DaCHS import them (`dachs imp`; the data element is
+   `updating`, the table's primary key overwrites changed rows): one transaction, so a failure
+   leaves every published row as it was, and ivoa.obscore never loses the collection;
+5. withdraws the observations gone from the hdu-index (one DELETE);
+6. prints the summary: added, updated, unchanged, withdrawn, rejected with reasons.
+
+In strict mode nothing is written if any observation is rejected.
+"""
+
+import hashlib
+import os
+import pickle
+import sys
+from dataclasses import dataclass, field
+
+from ingest import collection as ingest_collection
+from ingest.columns import collection_column_names
+from ingest.progress import Progress
+from ingest.report import Summary
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What the rows are computed by: a change here re-reads every observation.
+CODE_SOURCES = ("ingest", "schemas")
+
+
+@dataclass
+class Plan:
+    """Which observations a run reads, keeps and withdraws."""
+
+    fingerprints: dict  # obs_id -> fingerprint, for every observation of the hdu-index
+    new: list = field(default_factory=list)
+    changed: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    withdrawn: list = field(default_factory=list)  # published, no longer in the hdu-index
+
+    @property
+    def to_read(self):
+        return self.new + self.changed
+
+
+def code_version():
+    """A hash of the ingest code and the column definitions."""
+    h = hashlib.sha256()
+    for package in CODE_SOURCES:
+        directory = os.path.join(PROJECT_ROOT, package)
+        for name in sorted(os.listdir(directory)):
+            if name.endswith((".py", ".yaml")):
+                with open(os.path.join(directory, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def configuration_text(collection, site):
+    """What of the configuration goes into the rows of a collection."""
+    return repr((collection, site.authority))
+
+
+def observation_fingerprint(reader, obs_id, base):
+    """The fingerprint of one observation; base hashes the configuration and the code."""
+    h = hashlib.sha256(base.encode())
+    entries = reader.hdu_index.entries_for(obs_id)
+    for entry in entries:
+        h.update(repr(entry).encode())
+    for path in sorted({entry.path for entry in entries}):
+        try:
+            st = os.stat(path)
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+        except OSError:
+            h.update(f"{path}\0missing\0".encode())
+    if reader.obs_index is not None:
+        h.update(repr(sorted(reader.obs_index.row(obs_id).items())).encode())
+        h.update(repr(reader.obs_index.error_for(obs_id)).encode())
+    return h.hexdigest()
+
+
+def make_plan(reader, published, base):
+    """The Plan of a run, given {obs_id: fingerprint} of the published rows."""
+    fingerprints = {obs_id: observation_fingerprint(reader, obs_id, base)
+                    for obs_id in reader.obs_ids()}
+    plan = Plan(fingerprints)
+    for obs_id, fingerprint in fingerprints.items():
+        if obs_id not in published:
+            plan.new.append(obs_id)
+        elif published[obs_id] != fingerprint:
+            plan.changed.append(obs_id)
+        else:
+            plan.unchanged.append(obs_id)
+    plan.withdrawn = [obs_id for obs_id in published if obs_id not in fingerprints]
+    return plan
+
+
+def read_rows(reader, plan, summary, stream):
+    """The rows of the observations to read, each with its fingerprint; rejections go to summary."""
+    rows = []
+    new = set(plan.new)
+    with Progress(total=len(plan.to_read), stream=stream, label=f"reading {summary.name}") as bar:
+        for obs_id in plan.to_read:
+            result = reader.result(obs_id)
+            bar.advance()
+            if not result.ok:
+                bar.clear()
+                summary.reject(obs_id, result.error)
+                continue
+            row = dict(result.row)
+            row["source_fingerprint"] = plan.fingerprints[obs_id]
+            rows.append(row)
+            summary.count("added" if obs_id in new else "updated")
+    return rows
+
+
+class Publisher:
+    """Publishes the collections of an instance (instance.Instance) in its database."""
+
+    def __init__(self, inst, stream=None):
+        self.inst = inst
+        self.stream = stream or sys.stderr
+
+    def staging_path(self, collection):
+        return os.path.join(self.inst.root, "state", "staging", f"{collection.schema}.pickle")
+
+    def published_fingerprints(self, collection):
+        if not self.inst.table_exists(f"{collection.schema}.obs"):
+            return {}
+        out = self.inst.psql(f"SELECT obs_id, coalesce(source_fingerprint, '')"
+                             f" FROM {collection.schema}.obs")
+        return dict(line.split("|", 1) for line in out.splitlines() if line)
+
+    def publish(self, collection, strict=False):
+        """Brings the collection's rows in line with its files; returns the Summary."""
+        summary = Summary(name=collection.name)
+        reader = ingest_collection.CollectionReader(collection, self.inst.site)
+        base = configuration_text(collection, self.inst.site) + code_version()
+        plan = make_plan(reader, self.published_fingerprints(collection), base)
+        summary.count("unchanged", len(plan.unchanged))
+        rows = read_rows(reader, plan, summary, self.stream) if plan.to_read else []
+        if strict and not summary.ok:
+            for outcome in ("added", "updated"):
+                summary.counts[outcome] = 0
+            summary.counts["unchanged"] = len(plan.unchanged) + len(rows)
+            self._say(summary.render())
+            self._say("strict mode: nothing was published, because of the rejections above")
+            return summary
+        if rows:
+            self._import(collection, rows)
+        if plan.withdrawn:
+            self._withdraw(collection, plan.withdrawn)
+            summary.count("withdrawn", len(plan.withdrawn))
+        self._say(summary.render())
+        return summary
+
+    def _import(self, collection, rows):
+        """One `dachs imp` of the staged rows (rd/gadf_grammar.py reads them)."""
+        names = collection_column_names() + ["source_fingerprint"]
+        path = self.staging_path(collection)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump([{name: row.get(name) for name in names} for row in rows], f)
+        try:
+            result = self.inst.dachs("imp", self.inst.collection_rd_id(collection), check=False,
+                                     capture_output=True, text=True)
+        finally:
+            os.unlink(path)
+        if result.returncode != 0:
+            raise PublicationError(f"{collection.name}: DaCHS refused the import; nothing was"
+                                   f" changed.\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+    def _withdraw(self, collection, obs_ids):
+        listed = ", ".join("'" + obs_id.replace("'", "''") + "'" for obs_id in obs_ids)
+        self.inst.psql(f"DELETE FROM {collection.schema}.obs WHERE obs_id IN ({listed})")
+        for obs_id in obs_ids:
+            self._say(f"{collection.name}: withdrew observation {obs_id} (no longer in the"
+                      f" hdu-index)")
+
+    def _say(self, text):
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class PublicationError(Exception):
+    """DaCHS could not import what was staged (nothing was changed)."""
+
+
+def read_staged(path):
+    """The rows a Publisher staged (for the DaCHS grammar)."""
+    with open(path, "rb") as f:
+        return pickle.load(f)
+

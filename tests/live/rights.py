@@ -1,0 +1,8 @@
+"""The access rights the test instance is set up with (conftest.py) and test_access.py checks:
+one proprietary H.E.S.S. observation, its owner group, a member and a user outside the group."""
+
+PROPRIETARY_OBS = "20303"
+OWNER_GROUP = "hess_team"
+RELEASE_DATE = "2099-01-01"
+MEMBER = ("alice", "alice-pw")  # in OWNER_GROUP
+OUTSIDER = ("bob", "bob-pw")  # a valid user, not in OWNER_GROUP

@@ -1,0 +1,210 @@
+"""A data manager's ingest against the live instance: incremental and idempotent, withdrawals, bad
+input of every kind (tests/corpus.py) that never hurts what is published, strict mode, the check
+without side effects, and dropping a collection.
+
+The collection `corpus` (tests/live/conftest.py) reads from a symbolic link that each test points
+at a GADF directory made from the real H.E.S.S. files; ingests run the real command,
+`python3 -m instance <name> ingest --collection corpus`.
+"""
+
+import os
+import subprocess
+import threading
+
+import pytest
+import requests
+from astropy.io import fits
+
+from instance import PROJECT_ROOT
+from tests import corpus
+
+DEBIAN_PYTHON = "/usr/bin/python3"
+COMPARED = "source_fingerprint"  # the one column allowed to change when a file is only copied
+
+
+@pytest.fixture(scope="module")
+def ingest(service):
+    """ingest(data_dir, *options) -> CompletedProcess: points the corpus at data_dir and runs
+    the ingest command. The corpus collection is dropped when the module ends."""
+    link = service.collection("corpus").data_dir
+
+    def run(data_dir, *options):
+        if os.path.islink(link):
+            os.unlink(link)
+        os.symlink(data_dir, link)
+        return subprocess.run(
+            [DEBIAN_PYTHON, "-m", "instance", service.instance.name, "ingest", "--collection",
+             "corpus", "--port", str(service.instance.port), "--collections",
+             service.collections_file, *options],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+
+    yield run
+    subprocess.run([DEBIAN_PYTHON, "-m", "instance", service.instance.name, "drop",
+                    "--collection", "corpus", "--port", str(service.instance.port),
+                    "--collections", service.collections_file], cwd=PROJECT_ROOT, check=True)
+
+
+def rows(service, table="corpus.obs"):
+    """{obs_id: {column: value}} of the published rows, with each row's transaction id (xmin),
+    which changes whenever PostgreSQL writes the row."""
+    out = service.instance.psql(
+        f"SELECT obs_id, xmin, row_to_json(t)::text FROM {table} t ORDER BY obs_id")
+    result = {}
+    for line in out.splitlines():
+        obs_id, xmin, values = line.split("|", 2)
+        result[obs_id] = {"xmin": xmin, "values": values}
+    return result
+
+
+def values(snapshot):
+    """The rows without what a mere copy of the files changes (xmin, source_fingerprint)."""
+    import json
+    return {obs_id: {k: v for k, v in json.loads(r["values"]).items() if k != COMPARED}
+            for obs_id, r in snapshot.items()}
+
+
+def good_copy(tmp_path, name="good", obs_ids=corpus.OBS_IDS):
+    data_dir = str(tmp_path / name)
+    corpus.copy_subset(corpus.HESS_DIR, data_dir, obs_ids)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def published(ingest, service, tmp_path_factory):
+    """The corpus published from a good copy of its three observations (the state every bad-input
+    case starts from)."""
+    out = ingest(good_copy(tmp_path_factory.mktemp("published")))
+    assert out.returncode == 0, out.stderr + out.stdout
+    return rows(service)
+
+
+def test_first_ingest_adds_every_observation(published, tap):
+    assert sorted(published) == sorted(corpus.OBS_IDS)
+    result = tap.search("SELECT obs_id FROM ivoa.obscore WHERE obs_collection='CORPUS'")
+    assert sorted(str(r["obs_id"]) for r in result) == sorted(corpus.OBS_IDS)
+
+
+def test_unchanged_data_touches_no_row(published, ingest, service):
+    link_target = os.path.realpath(service.collection("corpus").data_dir)
+    out = ingest(link_target)
+    assert out.returncode == 0, out.stderr
+    assert "0 added, 0 updated, 3 unchanged, 0 withdrawn, 0 rejected" in out.stderr
+    assert rows(service) == published  # same xmin: not even rewritten
+
+
+def test_added_changed_and_withdrawn(published, ingest, service, tmp_path, tap):
+    two = good_copy(tmp_path, "two", corpus.OBS_IDS[:2])
+    out = ingest(two)
+    assert out.returncode == 0, out.stderr
+    assert "withdrawn" in out.stderr and f"withdrew observation {corpus.OBS_IDS[2]}" in out.stderr
+    assert sorted(rows(service)) == sorted(corpus.OBS_IDS[:2])
+    assert "1 withdrawn" in out.stderr
+
+    three = good_copy(tmp_path, "three")
+    with fits.open(os.path.join(three, "data", corpus.file_name("23523")), mode="update") as f:
+        f["EVENTS"].header["OBJECT"] = "Crab (re-processed)"
+    out = ingest(three)
+    assert out.returncode == 0, out.stderr
+    assert "1 added" in out.stderr and "2 updated" in out.stderr
+    [row] = tap.search("SELECT target_name FROM ivoa.obscore WHERE obs_collection='CORPUS'"
+                       " AND obs_id='23523'")
+    assert row["target_name"] == "Crab (re-processed)"
+
+    out = ingest(three)
+    assert "3 unchanged" in out.stderr
+
+
+@pytest.fixture
+def restored(ingest, service, tmp_path):
+    """Publishes the good copy again (as before the previous case) and returns its rows."""
+    out = ingest(good_copy(tmp_path))
+    assert out.returncode == 0, out.stderr
+    return rows(service)
+
+
+BAD_CASES = [case for case in corpus.CASES if case.accepted is None]
+ACCEPTED_CASES = [case for case in corpus.CASES if case.accepted is not None]
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=[c.name for c in BAD_CASES])
+def test_bad_input_is_rejected_and_published_rows_stay(case, restored, ingest, service,
+                                                       tmp_path):
+    hess_before = rows(service, "hess_dr1.obs")
+    out = ingest(case.build(tmp_path / "case"))
+    report = out.stdout + out.stderr
+    assert out.returncode == 1, report
+    assert "1 rejected" in report
+    [line] = [line for line in report.splitlines() if line.strip().startswith(case.bad_obs_id)]
+    for fragment in case.fragments:
+        assert fragment in line, (fragment, line)
+    after = rows(service)
+    assert values(after) == values(restored)  # the rejected observation keeps its old row
+    assert after[case.bad_obs_id] == restored[case.bad_obs_id]
+    assert rows(service, "hess_dr1.obs") == hess_before
+
+
+@pytest.mark.parametrize("case", ACCEPTED_CASES, ids=[c.name for c in ACCEPTED_CASES])
+def test_hostile_text_is_stored_as_given_and_escaped(case, restored, ingest, service, tap,
+                                                     tmp_path):
+    out = ingest(case.build(tmp_path / "case"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    [row] = tap.search(f"SELECT * FROM corpus.obs WHERE obs_id='{case.bad_obs_id}'")
+    for column, expected in case.accepted.items():
+        assert row[column] == expected  # through the VOTable, exactly
+    html = requests.get(f"{service.tap_url}/sync", timeout=60, params={
+        "LANG": "ADQL", "RESPONSEFORMAT": "html",
+        "QUERY": f"SELECT target_name FROM corpus.obs WHERE obs_id='{case.bad_obs_id}'"})
+    assert html.status_code == 200
+    assert "<script>" not in html.text and "<b>" not in html.text
+
+
+def test_strict_mode_publishes_nothing(restored, ingest, service, tmp_path):
+    case = corpus.case_named("truncated")
+    data_dir = case.build(tmp_path / "case")
+    with fits.open(os.path.join(data_dir, "data", corpus.file_name("23523")), mode="update") as f:
+        f["EVENTS"].header["OBJECT"] = "would be an update"
+    out = ingest(data_dir, "--strict")
+    assert out.returncode == 1
+    assert "strict mode: nothing was published" in out.stderr
+    assert rows(service) == restored  # not even the good observations were written
+
+
+def test_service_answers_during_an_ingest(restored, ingest, service, tap, tmp_path):
+    answers, done = [], threading.Event()
+
+    def poll():
+        while not done.is_set():
+            answers.append(tap.search("SELECT COUNT(*) AS n FROM ivoa.obscore")[0]["n"])
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        out = ingest(corpus.case_named("corrupt").build(tmp_path / "case"))
+    finally:
+        done.set()
+        poller.join()
+    assert out.returncode == 1
+    assert len(answers) >= 1 and len(set(answers)) == 1, answers
+
+
+def test_check_data_has_no_side_effects(restored, service, tmp_path):
+    case = corpus.case_named("missing_mjdrefi")
+    data_dir = case.build(tmp_path / "case")
+    out = subprocess.run(["make", "-s", "check-data", f"DATA={data_dir}"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    report = out.stdout + out.stderr
+    assert out.returncode != 0, report
+    assert all(fragment in report for fragment in case.fragments), report
+    assert rows(service) == restored
+
+
+def test_drop_removes_only_that_collection(restored, service, tap):
+    subprocess.run([DEBIAN_PYTHON, "-m", "instance", service.instance.name, "drop",
+                    "--collection", "corpus", "--port", str(service.instance.port),
+                    "--collections", service.collections_file], cwd=PROJECT_ROOT, check=True,
+                   capture_output=True)
+    counts = {r["obs_collection"]: r["n"] for r in tap.search(
+        "SELECT obs_collection, COUNT(*) AS n FROM ivoa.obscore GROUP BY obs_collection")}
+    assert counts == {"HESS-DL3-DR1": 105, "CTA-1DC": 4}
+    hea = tap.search("SELECT COUNT(*) AS n FROM ivoa.obscore_hea")[0]["n"]
+    assert hea == 109
