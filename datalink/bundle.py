@@ -53,21 +53,33 @@ def unique(observations):
 
 def members(observations, cache):
     """(name, path or bytes) of the bundle's members, made one observation at a time."""
-    hdu_rows, obs_tables, header, obs_indexes = [], [], None, {}
+    hdu_rows, by_collection = [], {}
     for collection, obs_id in observations:
         files = cache.files(collection, obs_id, [parts.EVENT_LIST, parts.ALL_IRFS])
-        if collection.name not in obs_indexes:
-            obs_indexes[collection.name] = parts.obs_index_table(collection)
         names = products.package_names(obs_id)
-        with open_observation(collection, obs_id) as obs:
-            hdu_rows += products.hdu_index_rows(obs, names)
-            obs_tables.append(products.obs_index_table(obs, obs_indexes[collection.name]))
-        if header is None:
-            header = parts.hdu_index_header(collection)
+        hdu_rows += products.hdu_index_rows_of_files(
+            obs_id, hdu_index_of(collection).entries_for(obs_id), names,
+            files[parts.EVENT_LIST], files[parts.ALL_IRFS])
+        by_collection.setdefault(collection.name, (collection, []))[1].append(obs_id)
         yield names["events"], files[parts.EVENT_LIST]
         yield names["irfs"], files[parts.ALL_IRFS]
+    header = parts.hdu_index_header(observations[0][0])
     yield "hdu-index.fits.gz", products.gzipped_fits(products.hdu_index_table(hdu_rows, header))
-    yield "obs-index.fits.gz", products.gzipped_fits(products.merged_obs_index(obs_tables))
+    tables = [_obs_index(collection, obs_ids) for collection, obs_ids in by_collection.values()]
+    yield "obs-index.fits.gz", products.gzipped_fits(products.merged_obs_index(tables))
+
+
+def _obs_index(collection, obs_ids):
+    """The obs-index rows of some observations of one collection (from the EVENTS headers where
+    the collection has no obs-index)."""
+    source = parts.obs_index_table(collection)
+    if source is not None:
+        return products.obs_index_rows(source, obs_ids)
+    tables = []
+    for obs_id in obs_ids:
+        with open_observation(collection, obs_id) as obs:
+            tables.append(products.obs_index_table(obs, None))
+    return products.merged_obs_index(tables)
 
 
 def write_bundle(out, observations, cache, mtime=None):

@@ -17,21 +17,29 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if PROJECT_ROOT not in sys.path:
     sys.path.insert(0, PROJECT_ROOT)
 
-from gavo import base, svcs  # noqa: E402
+from gavo import base  # noqa: E402
 from gavo.protocols import datalink  # noqa: E402
 from gavo.protocols.soda import DatalinkFault  # noqa: E402
-from gavo.svcs import streaming  # noqa: E402
-
-from datalink import bundle, core  # noqa: E402
+from datalink import bundle, core, httpstream  # noqa: E402
 from ingest import config  # noqa: E402
 
 MS = base.makeStruct
 CONTENT_TYPE = "application/x-tar"
 
 
+_collections = {}  # path -> (mtime_ns, collections): read again only when the file changes
+
+
 def installed_collections():
-    return config.load_collections(config.installed_collections_path(base.getConfig("rootDir")),
-                                   base.getConfig("rootDir"))
+    """The instance's collections (a request with a thousand IDs must not parse it a thousand
+    times)."""
+    path = config.installed_collections_path(base.getConfig("rootDir"))
+    mtime = os.stat(path).st_mtime_ns
+    cached = _collections.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = _collections[path] = (mtime, config.load_collections(path,
+                                                                      base.getConfig("rootDir")))
+    return cached[1]
 
 
 def make_descriptor(pubDID):
@@ -50,7 +58,7 @@ def make_descriptor(pubDID):
 
 
 class BundleResponse:
-    """The HTTP response: the tar, written by a DaCHS streaming thread as it is made."""
+    """The HTTP response: the tar, sent as it is made (datalink/httpstream.py)."""
 
     type = CONTENT_TYPE
 
@@ -61,9 +69,9 @@ class BundleResponse:
         request.setHeader("content-type", CONTENT_TYPE)
         request.setHeader("content-disposition",
                           f'attachment; filename="observations-{len(self.observations)}.tar"')
-        return streaming.streamOut(
-            lambda out: bundle.write_bundle(out, self.observations, core.product_cache(),
-                                            time.time()), request)
+        return httpstream.stream(
+            request, lambda out: bundle.write_bundle(out, self.observations,
+                                                     core.product_cache(), time.time()))
 
 
 class _DescriptorGenerator(datalink.DescriptorGenerator):

@@ -97,6 +97,65 @@ def hdu_index_rows(obs, names):
     return rows
 
 
+def hdu_index_rows_of_files(obs_id, entries, names, events_path, irfs_path):
+    """hdu_index_rows of an observation whose package files (event_list, all_irfs) are built:
+    the HDU names are read from those files' headers, without opening the source files."""
+    rows = []
+    types = {entry.hdu_type: entry for entry in entries}
+    for path, file_name, kinds in ((events_path, names["events"], EVENT_LIST_TYPES),
+                                   (irfs_path, names["irfs"], IRF_TYPES)):
+        present = [t for t in kinds if t in types]
+        extnames = extension_names(path)
+        for hdu_type, extname in zip(present, extnames):
+            rows.append((int(obs_id), hdu_type, types[hdu_type].hdu_class, ".", file_name, extname))
+    return rows
+
+
+def extension_names(path):
+    """The EXTNAMEs of the extensions of a plain FITS file we wrote, read from the raw headers:
+    a bundle of a thousand observations must not parse every card with astropy."""
+    names = []
+    with open(path, "rb") as f:
+        first = True
+        while True:
+            cards = _header_cards(f)
+            if cards is None:
+                return names
+            if not first:
+                names.append(cards.get("EXTNAME", "").strip("' ").strip())
+            first = False
+            f.seek(_data_size(cards), 1)
+
+
+def _header_cards(f):
+    """{keyword: raw value text} of the next header (f at its start), or None at the end."""
+    cards = {}
+    while True:
+        block = f.read(2880)
+        if len(block) < 2880:
+            return None
+        for i in range(0, 2880, 80):
+            card = block[i:i + 80].decode("ascii", "replace")
+            key = card[:8].strip()
+            if key == "END":
+                return cards
+            if card[8:10] == "= " and key not in cards:
+                cards[key] = card[10:].split(" /")[0].strip()
+
+
+def _data_size(cards):
+    """Bytes of an HDU's data, padded to whole FITS blocks."""
+    naxis = int(cards.get("NAXIS", 0))
+    if naxis == 0:
+        return 0
+    count = 1
+    for n in range(1, naxis + 1):
+        count *= int(cards[f"NAXIS{n}"])
+    size = abs(int(cards["BITPIX"])) // 8 * int(cards.get("GCOUNT", 1)) * (
+        int(cards.get("PCOUNT", 0)) + count)
+    return size + (-size % 2880)
+
+
 def hdu_index_table(rows, source_index_header):
     """A package's hdu-index from hdu_index_rows, with the source index's keywords."""
     names = ("HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME")
@@ -121,12 +180,19 @@ def _extname(obs, hdu_type):
     return located.hdu.name
 
 
+def obs_index_rows(source_obs_index, obs_ids):
+    """The source obs-index's rows of these observations (all columns and header keywords)."""
+    wanted = {int(obs_id) for obs_id in obs_ids}
+    ids = np.array([int(v) for v in source_obs_index.data["OBS_ID"]])
+    rows = source_obs_index.data[np.isin(ids, list(wanted))]
+    return fits.BinTableHDU(data=rows, header=source_obs_index.header.copy())
+
+
 def obs_index_table(obs, source_obs_index):
     """The package's obs-index: the source obs-index's row of this observation (all columns and
     header keywords), or, without an obs-index, one row from the EVENTS header."""
     if source_obs_index is not None:
-        rows = source_obs_index.data[_obs_id_mask(source_obs_index.data["OBS_ID"], obs.obs_id)]
-        return fits.BinTableHDU(data=rows, header=source_obs_index.header.copy())
+        return obs_index_rows(source_obs_index, [obs.obs_id])
     header = obs.hdus.events.header
     keys = [k for k in ("RA_PNT", "DEC_PNT", "ALT_PNT", "AZ_PNT", "ZEN_PNT", "TSTART", "TSTOP",
                         "ONTIME", "LIVETIME", "DEADC", "N_TELS", "OBJECT") if k in header]
@@ -146,10 +212,6 @@ def obs_index_table(obs, source_obs_index):
     table.header["HDUCLAS2"] = "OBS"
     table.header["EXTNAME"] = "OBS_INDEX"
     return table
-
-
-def _obs_id_mask(column, obs_id):
-    return np.array([str(int(v)) == obs_id for v in column])
 
 
 def merged_obs_index(tables):

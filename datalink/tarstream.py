@@ -11,7 +11,7 @@ import tarfile
 
 BLOCK = tarfile.BLOCKSIZE  # 512: members are padded to whole blocks
 RECORD = tarfile.RECORDSIZE  # 10240: the archive is padded to whole records, as tar does
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 
 
 def write_tar(out, members, mtime):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from astropy.io.fits.verify import VerifyError
 
 from .errors import IngestError
-from .fitsfiles import FitsFiles
+from .fitsfiles import FitsFiles, SharedFitsFiles
 from .hdu_index import read_hdu_index
 from .irf import summarise_irfs
 from .obs_index import IndexRow, read_obs_index
@@ -41,6 +41,7 @@ class CollectionReader:
         self.hdu_index = read_hdu_index(collection.hdu_index_path)
         self.obs_index = read_obs_index(collection.obs_index_path) if collection.obs_index else None
         self._irf_cache = {}
+        self._shared_files = SharedFitsFiles(_shared_paths(self.hdu_index))
 
     def obs_ids(self):
         return self.hdu_index.obs_ids()
@@ -71,7 +72,7 @@ class CollectionReader:
         if index_error:
             raise index_error
         obs_row, obs_header = self._obs_index_row(obs_id, notes)
-        with FitsFiles() as fits_files:
+        with FitsFiles(self._shared_files) as fits_files:
             hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
             summary = self._irf_summary(hdus)
             return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header,
@@ -97,6 +98,14 @@ class CollectionReader:
         if key not in self._irf_cache:
             self._irf_cache[key] = summarise_irfs(hdus.irfs)
         return self._irf_cache[key]
+
+
+def _shared_paths(hdu_index):
+    """Files that hold HDUs of more than one observation (shared calibration files): read once."""
+    observations = {}
+    for entry in hdu_index.entries:
+        observations.setdefault(entry.path, set()).add(entry.obs_id)
+    return [path for path, obs_ids in observations.items() if len(obs_ids) > 1]
 
 
 def read_collection(collection, site):

@@ -76,14 +76,31 @@ class LocatedHdu:
         return IngestError(message, self.path, self.name, keyword)
 
 
+class SharedFitsFiles:
+    """Files several observations share (paths known in advance), opened once and kept open."""
+
+    def __init__(self, paths):
+        self.paths = {os.path.normpath(p) for p in paths}
+        self._files = FitsFiles()
+
+    def get(self, path):
+        return self._files.get(path)
+
+    def close(self):
+        self._files.close()
+
+
 class FitsFiles:
     """The FITS files of one observation, each opened once (events, GTI and IRFs often share one).
 
     Use as a context manager: the files are closed at the end.
     """
 
-    def __init__(self):
+    def __init__(self, shared=None):
+        """shared: a FitsFiles of files many observations use (a collection's calibration files),
+        consulted first and left open, so that each is read once per collection."""
         self._open = {}
+        self.shared = shared
 
     def __enter__(self):
         return self
@@ -99,6 +116,8 @@ class FitsFiles:
     def get(self, path):
         """The HDUList of a file; a missing or unreadable file is an IngestError naming it."""
         path = os.path.normpath(path)
+        if self.shared is not None and path in self.shared.paths:
+            return self.shared.get(path)
         if path not in self._open:
             self._open[path] = open_fits(path)
         return self._open[path]

@@ -5,6 +5,7 @@ An HDU is found at <directory of the index>/<FILE_DIR>/<FILE_NAME> (a BASE_DIR k
 header replaces the index directory), inside that file by EXTNAME = HDU_NAME, else by its HDUCLAS keywords.
 """
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -58,7 +59,15 @@ class HduIndex:
         return list(seen)
 
     def entries_for(self, obs_id):
-        return [entry for entry in self.entries if entry.obs_id == obs_id]
+        return list(self._by_obs_id.get(obs_id, ()))
+
+    @functools.cached_property
+    def _by_obs_id(self):
+        """{obs_id: [entries]}: a collection of 10^5 observations is looked up 10^5 times."""
+        by_obs_id = {}
+        for entry in self.entries:
+            by_obs_id.setdefault(entry.obs_id, []).append(entry)
+        return by_obs_id
 
     def duplicate_error(self, obs_id):
         """An IngestError if the index lists an HDU type twice for the observation, else None.
