@@ -6,6 +6,7 @@ and database roles heobs_<name>_*, so that `make serve` (instance "serve") and t
 what is there and only does what is missing or changed.
 """
 
+import fcntl
 import getpass
 import grp
 import hashlib
@@ -215,7 +216,8 @@ class Instance:
         write_if_changed(os.path.join(inputs, render.BUNDLE_RD_ID + ".rd"),
                          render.render_bundle_rd(os.path.join(inputs, "bundle")))
         if write_if_changed(os.path.join(self.root, "etc", "userconfig.rd"),
-                            render.render_userconfig()):
+                            render.render_userconfig(
+                                self.collections[self.default_collection].schema)):
             changed.append("userconfig")
         return changed
 
@@ -286,7 +288,14 @@ class Instance:
 
     def publish(self, names=None, strict=False):
         """Brings the database in line with the configuration and the data of the named
-        collections (default: all); returns {name: ingest Summary}."""
+        collections (default: all); returns {name: ingest Summary}. One at a time: a second
+        `make ingest` (or `make serve`) waits for the first."""
+        os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
+        with open(os.path.join(self.root, "state", "publish.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._publish(names, strict)
+
+    def _publish(self, names, strict):
         names = list(names or self.collections)
         self.check_data(names)
         changed = self.write_rds()

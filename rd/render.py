@@ -41,8 +41,9 @@ INTEGER_TYPES = ("smallint", "integer", "bigint")
 INTEGER_NULL = "-9999"
 
 
-def column_element(col, required=False, indent="    "):
-    attrs = _attrs(name=col.name, type=col.type, unit=col.unit, ucd=col.ucd, utype=col.utype,
+def column_element(col, required=False, indent="    ", table=None):
+    attrs = _attrs(name=col.name, type=col.type, unit=col.unit, ucd=col.ucd_in(table),
+                   utype=col.utype,
                    required="True" if required else None, verbLevel=_verb_level(col))
     values = ""
     if col.type in INTEGER_TYPES and not required:
@@ -101,11 +102,48 @@ def render_bundle_rd(resdir):
 # ---- DataLink (end) --------------------------------------------------------------------------
 
 
+# ---- Simple Cone Search (begin) ---------------------------------------------------------------
+# Without an obs-index to take a pointing from, the test query covers the whole sky.
+ALL_SKY_TEST_QUERY = (0.0, 0.0, 180.0)
+
+
+def cone_test_query(collection):
+    """(ra, dec, sr) of the cone search's registered test query: the pointing of the first
+    observation (by OBS_ID) of the collection's obs-index, which the query finds."""
+    path = collection.obs_index_path
+    if not path or not os.path.exists(path):
+        return ALL_SKY_TEST_QUERY
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path, hdu=1)
+        first = table[int(table["OBS_ID"].argmin())]
+        return (round(float(first["RA_PNT"]) % 360, 4), round(float(first["DEC_PNT"]), 4), 0.1)
+    except (OSError, KeyError, ValueError, IndexError):
+        return ALL_SKY_TEST_QUERY
+
+
+def render_cone(collection, test_query=None):
+    """The Simple Cone Search service of a collection (rd/cone.rd.in)."""
+    ra, dec, sr = test_query or cone_test_query(collection)
+    return _template("cone.rd.in").substitute(
+        obs_collection=escape(collection.obs_collection),
+        title=escape(collection.title or collection.obs_collection),
+        short_name=escape(f"{collection.schema[:11]} cone"),
+        test_ra=ra, test_dec=dec, test_sr=sr)
+# ---- Simple Cone Search (end) -----------------------------------------------------------------
+
+
+def render_services(collection):
+    """Every service of a collection, for the ${services} slot of rd/collection.rd.in."""
+    return render_datalink(collection) + render_cone(collection)
+
+
 def render_collection_rd(collection, staging_path, resdir, services=None):
     """The collection's RD; its import reads the rows instance/publication.py stages in
     staging_path."""
     if services is None:
-        services = render_datalink(collection)
+        services = render_services(collection)
     columns, mixin_pars = _collection_table(collection)
     return _template("collection.rd.in").substitute(
         schema=collection.schema,
@@ -132,7 +170,8 @@ def _collection_table(collection):
     columns = schemas.load_columns()
     table_columns = schemas.columns_in("collection", columns)
     obscore_columns = schemas.columns_in("obscore", columns)
-    return ("\n".join(column_element(c, required=c.not_null) for c in table_columns),
+    return ("\n".join(column_element(c, required=c.not_null, table="collection")
+                      for c in table_columns),
             _mixin_pars(collection, obscore_columns))
 
 
@@ -162,11 +201,14 @@ def obscore_extra_columns(columns=None):
     return [c for c in schemas.columns_in("obscore", columns) if not c.dachs]
 
 
-def render_userconfig():
+def render_userconfig(example_schema="hess_dr1"):
+    """etc/userconfig.rd: the ObsCore extension streams and the TAP examples, whose
+    collection-table examples use the table of the collection example_schema."""
     extra = obscore_extra_columns()
     # The mixinPar default must be valid SQL of the column's type for DaCHS's empty prototype
     # view; in 2.7 the macro needs two backslashes inside the stream (see docs/DACHS-2.7).
     return _template("userconfig.rd.in").substitute(
+        example_schema=example_schema,
         extra_columns="\n".join(column_element(c) for c in extra),
         extra_pars="\n".join(
             f'    <mixinPar key="{c.name}">NULL</mixinPar>' for c in extra),

@@ -21,6 +21,11 @@ class Column:
     dachs: bool = False
     not_null: bool = False
     tables: tuple = field(default_factory=tuple)
+    collection_ucd: str = ""  # the UCD in the collection table, where it differs
+
+    def ucd_in(self, table):
+        """The column's UCD in one of TABLES."""
+        return (self.collection_ucd or self.ucd) if table == "collection" else self.ucd
 
 
 def load_columns(path=COLUMNS_FILE):

@@ -24,13 +24,13 @@ def columns_of(element):
     return {c.get("name"): c for c in element.iter("column")}
 
 
-def assert_columns_match(rendered, defined):
+def assert_columns_match(rendered, defined, table=None):
     assert list(rendered) == [c.name for c in defined]
     for col in defined:
         el = rendered[col.name]
         assert el.get("type") == col.type, col.name
         assert (el.get("unit") or "") == col.unit, col.name
-        assert (el.get("ucd") or "") == col.ucd, col.name
+        assert (el.get("ucd") or "") == col.ucd_in(table), col.name
         assert (el.get("utype") or "") == col.utype, col.name
         assert el.findtext("description") == col.description, col.name
 
@@ -39,7 +39,7 @@ def test_collection_rd_has_the_collection_columns(collection):
     rd = ET.fromstring(render.render_collection_rd(collection, "/data/hdu-index.fits.gz", "/r"))
     table = rd.find("table")
     assert table.get("id") == "obs"
-    assert_columns_match(columns_of(table), schemas.columns_in("collection"))
+    assert_columns_match(columns_of(table), schemas.columns_in("collection"), "collection")
     not_null = {c.name for c in schemas.load_columns() if c.not_null}
     required = {name for name, el in columns_of(table).items() if el.get("required") == "True"}
     assert required == not_null & {c.name for c in schemas.columns_in("collection")}
@@ -82,3 +82,26 @@ def test_rendering_is_stable(collection):
     """A second `make serve` must find nothing changed."""
     first = render.render_collection_rd(collection, "/data/hdu-index.fits.gz", "/r")
     assert render.render_collection_rd(collection, "/data/hdu-index.fits.gz", "/r") == first
+
+
+def test_each_collection_has_a_cone_search_with_a_test_query(collection):
+    rd = ET.fromstring(render.render_collection_rd(collection, "/data/hdu-index.fits.gz", "/r"))
+    services = {s.get("id"): s for s in rd.iter("service")}
+    assert set(services) == {"dl", "cone"}
+    cone = services["cone"]
+    assert cone.find("scsCore").get("queriedTable") == "obs"
+    meta = {m.get("name"): m.text for m in cone.iter("meta")}
+    assert all(float(meta[f"testQuery.{k}"]) == v for k, v in
+               zip(("ra", "dec", "sr"), render.cone_test_query(collection)))
+    # DaCHS's SCS finds the position and the identifier by these UCDs
+    ucds = {c.get("name"): c.get("ucd") for c in rd.find("table").iter("column")}
+    assert ucds["s_ra"] == "pos.eq.ra;meta.main" and ucds["s_dec"] == "pos.eq.dec;meta.main"
+    assert ucds["obs_id"] == "meta.id;meta.main"
+
+
+def test_userconfig_has_the_tap_examples_for_the_given_collection():
+    rd = ET.fromstring(render.render_userconfig("magic_dl3"))
+    examples = [m for m in rd.find("STREAM[@id='tapexamples']").iter("meta")
+                if m.get("name") == "_example"]
+    assert len(examples) >= 5 and all(m.get("title") for m in examples)
+    assert "FROM magic_dl3.obs" in "".join(m.text for m in examples)

@@ -1,0 +1,58 @@
+"""TAP examples (/tap/examples, DALI examples: XHTML with RDFa): the use cases are there, each
+names its tables, and each query runs and finds observations."""
+
+import pytest
+import requests
+from lxml import html
+
+USE_CASES = {
+    "Observations of the Crab Nebula (cone search)": "CONTAINS(POINT('ICRS', s_ra, s_dec)",
+    "Observations with events above 50 TeV": "energy_max > 5e13",
+    "Observations in a time window": "t_min < 53348 AND t_max > 53343",
+    "The HE-ObsCore shape: ObsCore joined with its HE extension":
+        "ivoa.obscore NATURAL JOIN ivoa.obscore_hea",
+    "A gammapy obs-index from a collection table": "SELECT * FROM hess_dr1.obs",
+}
+
+
+@pytest.fixture(scope="module")
+def examples(service):
+    response = requests.get(f"{service.tap_url}/examples", timeout=60)
+    assert response.status_code == 200
+    document = html.fromstring(response.content)
+    found = {}
+    for example in document.xpath('//*[@typeof="example"]'):
+        name = example.xpath('.//*[@property="name"]')[0].text_content().strip()
+        query = example.xpath('.//*[@property="query"]')[0].text_content().strip()
+        tables = [t.text_content() for t in example.xpath('.//*[@property="table"]')]
+        found[name] = (example.get("id"), query, tables)
+    return found
+
+
+def test_every_use_case_is_an_example(examples):
+    for name, fragment in USE_CASES.items():
+        assert name in examples, sorted(examples)
+        assert fragment in " ".join(examples[name][1].split()), examples[name][1]
+
+
+def test_every_example_names_its_tables_and_has_an_id(examples):
+    for name, (ident, _, tables) in examples.items():
+        assert ident and tables, name
+
+
+def test_capabilities_declare_the_examples(service):
+    capabilities = requests.get(f"{service.tap_url}/capabilities", timeout=60).text
+    assert "ivo://ivoa.net/std/DALI#examples" in capabilities
+
+
+def test_every_example_query_runs_and_finds_observations(examples, tap):
+    assert len(examples) >= len(USE_CASES)
+    for name, (_, query, _) in examples.items():
+        result = tap.search(query, maxrec=1000)
+        assert len(result) > 0, name
+
+
+def test_the_crab_example_finds_the_crab_runs(examples, tap):
+    query = examples["Observations of the Crab Nebula (cone search)"][1]
+    result = tap.search(query)
+    assert {"23523", "23526", "23559", "23592"} <= {str(o) for o in result["obs_id"]}
