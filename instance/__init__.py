@@ -10,6 +10,8 @@ import fcntl
 import getpass
 import grp
 import hashlib
+import json
+import math
 import os
 import secrets
 import shutil
@@ -193,6 +195,7 @@ class Instance:
         for fname, content in self.profiles().items():
             changed |= write_if_changed(os.path.join(etc, fname), content)
         changed |= write_if_changed(os.path.join(etc, "defaultmeta.txt"), self.defaultmeta())
+        self.install_vocabularies()
         return changed
 
     # ---------------------------------------------------------------- resource descriptors
@@ -207,7 +210,8 @@ class Instance:
             rd_id = self.collection_rd_id(collection)
             text = render.render_collection_rd(
                 collection, self.publisher().staging_path(collection),
-                os.path.join(inputs, collection.schema))
+                os.path.join(inputs, collection.schema),
+                coverage=self.stored_coverage(collection))  # see register()
             if write_if_changed(os.path.join(inputs, rd_id + ".rd"), text):
                 changed.append(rd_id)
         if self.write_hea_rd(self.collections.values()):
@@ -215,6 +219,8 @@ class Instance:
         # Served from the RD file; there is nothing to import.
         write_if_changed(os.path.join(inputs, render.BUNDLE_RD_ID + ".rd"),
                          render.render_bundle_rd(os.path.join(inputs, "bundle")))
+        write_if_changed(os.path.join(inputs, render.SEARCH_RD_ID + ".rd"), render.render_search_rd(
+            self.collections.values(), os.path.join(inputs, "search")))
         if write_if_changed(os.path.join(self.root, "etc", "userconfig.rd"),
                             render.render_userconfig(
                                 self.collections[self.default_collection].schema)):
@@ -314,6 +320,7 @@ class Instance:
             if self.table_exists(f"{collection.schema}.obs"):
                 write_if_changed(stamp, signature)  # the table now has this definition
         self.publish_hea_view(render.HEA_RD_ID in changed)
+        self.register()
         return summaries
 
     def publish_hea_view(self, stale=False):
@@ -323,6 +330,85 @@ class Instance:
         stale |= self.write_hea_rd(published) or not self.table_exists("ivoa.obscore_hea")
         if stale and published:
             self.dachs("imp", render.HEA_RD_ID, capture_output=True)
+
+    # ---------------------------------------------------------------- registry (OAI-PMH)
+    # The records /oai.xml serves: //services (the registry itself), //tap and every published
+    # collection RD (its table as a data collection, its cone search), with the coverage computed
+    # from the published table.  Offline, DaCHS finds the UAT in its cache (etc/vocabularies/).
+    UAT_CACHE_NAME = "http:=2F=2Fwww.ivoa.net=2Frdf=2Fuat"  # gavo.utils.defuseFileName(URL)
+
+    def install_vocabularies(self):
+        """Copies etc/vocabularies/uat.json where DaCHS caches http://www.ivoa.net/rdf/uat."""
+        with open(os.path.join(PROJECT_ROOT, "etc", "vocabularies", "uat.json"),
+                  encoding="utf-8") as f:
+            content = f.read()
+        path = os.path.join(self.root, "cache", self.UAT_CACHE_NAME)
+        write_if_changed(path, content)
+        # DaCHS tries to re-download a cached vocabulary older than 375 days.
+        if time.time() - os.path.getmtime(path) > 86400 * 30:
+            os.utime(path)
+
+    def _coverage_path(self, collection):
+        return os.path.join(self.root, "state", f"coverage-{collection.schema}.json")
+
+    def stored_coverage(self, collection):
+        text = _read(self._coverage_path(collection))
+        return json.loads(text) if text else None
+
+    def collection_coverage(self, collection):
+        """Spatial (MOC of the footprints, HEALPix order 6), temporal (MJD) and spectral (photon
+        energy in J) coverage of the published table; None if it is empty."""
+        table = f"{collection.schema}.obs"
+        row = self.psql(f"SELECT min(t_min), max(t_max), min(em_min), max(em_max),"
+                        f" (SELECT sum(smoc(6, s_region))::text FROM {table}"
+                        f"  WHERE s_region IS NOT NULL) FROM {table}")
+        t_min, t_max, em_min, em_max, moc = (row.split("|") + [""] * 5)[:5]
+        if not t_min:
+            return None
+        hc = 6.62607015e-34 * 299792458.0  # J m
+        # Rounded outwards: DaCHS writes MJDs with 5 decimals, energies with 10 digits.
+        coverage = {"temporal": [math.floor(float(t_min) * 1e5) / 1e5,
+                                 math.ceil(float(t_max) * 1e5) / 1e5]}
+        if em_min and em_max:
+            coverage["spectral"] = [hc / float(em_max) * (1 - 1e-9),
+                                    hc / float(em_min) * (1 + 1e-9)]
+        if moc:
+            coverage["spatial"] = moc
+        return coverage
+
+    def register(self):
+        """Updates the coverage of the published collections and runs `dachs pub` on the RDs
+        whose registry records changed or are missing."""
+        published = [c for c in self.collections.values()
+                     if self.table_exists(f"{c.schema}.obs")]
+        for collection in published:
+            coverage = self.collection_coverage(collection)
+            write_if_changed(self._coverage_path(collection),
+                             json.dumps(coverage, sort_keys=True) + "\n")
+            # Only the collection RDs (write_rds would also rewrite ivoa_hea over all of them).
+            inputs = os.path.join(self.root, "inputs")
+            write_if_changed(os.path.join(inputs, self.collection_rd_id(collection) + ".rd"),
+                             render.render_collection_rd(
+                                 collection, self.publisher().staging_path(collection),
+                                 os.path.join(inputs, collection.schema), coverage=coverage))
+        rd_ids = ["//services", "//tap"] + [self.collection_rd_id(c) for c in published]
+        inputs = os.path.join(self.root, "inputs")
+        digest = hashlib.sha256()
+        for path in [os.path.join(self.root, "etc", "defaultmeta.txt"), self.settings_file] + [
+                os.path.join(inputs, rd_id + ".rd") for rd_id in rd_ids[2:]]:
+            digest.update((path + "\0" + (_read(path) or "")).encode())
+        digest.update(" ".join(rd_ids).encode())
+        stamp = self._stamp_path("registry")
+        records = {rd_id: self.psql(
+            "SELECT count(*) FROM dc.resources WHERE NOT deleted AND sourcerd='%s'"
+            % (rd_id.replace("//", "__system__/", 1) if rd_id.startswith("//") else rd_id))
+            for rd_id in rd_ids}
+        if _read(stamp) == digest.hexdigest() and all(n != "0" for n in records.values()):
+            return False
+        log("registering " + " ".join(rd_ids))
+        self.dachs("pub", *rd_ids, capture_output=True)
+        write_if_changed(stamp, digest.hexdigest())
+        return True
 
     def drop_collection(self, name):
         """Withdraws a whole collection: its table, its ObsCore rows, its part of obscore_hea.

@@ -134,14 +134,33 @@ def render_cone(collection, test_query=None):
 # ---- Simple Cone Search (end) -----------------------------------------------------------------
 
 
+# ---- Web search form (begin) -----------------------------------------------------------------
+SEARCH_RD_ID = "search/q"
+# GADF OBS_MODE values (ingest/modes.py), offered as the form's observing modes.
+GADF_OBS_MODES = ("POINTING", "WOBBLE", "RASTER", "SLEW", "SCAN", "DRIFT")
+
+
+def render_search_rd(collections, resdir):
+    """The RD of the web search page over ivoa.obscore (rd/search.rd.in): its collection
+    selector offers the configured collections."""
+    indent = " " * 10
+    return _template("search.rd.in").substitute(
+        resdir=resdir, creation_date=CREATION_DATE,
+        collection_options="\n".join(
+            f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
+            f">{escape(c.obs_collection)}</option>" for c in collections),
+        obs_mode_options="\n".join(f"{indent}<option>{m}</option>" for m in GADF_OBS_MODES))
+# ---- Web search form (end) -------------------------------------------------------------------
+
+
 def render_services(collection):
     """Every service of a collection, for the ${services} slot of rd/collection.rd.in."""
     return render_datalink(collection) + render_cone(collection)
 
 
-def render_collection_rd(collection, staging_path, resdir, services=None):
+def render_collection_rd(collection, staging_path, resdir, services=None, coverage=None):
     """The collection's RD; its import reads the rows instance/publication.py stages in
-    staging_path."""
+    staging_path. coverage: see render_coverage (none before the first ingest)."""
     if services is None:
         services = render_services(collection)
     columns, mixin_pars = _collection_table(collection)
@@ -162,7 +181,28 @@ def render_collection_rd(collection, staging_path, resdir, services=None):
         staging_path=escape(staging_path),
         grammar_module=escape(GRAMMAR_MODULE),
         services=services,
+        coverage=render_coverage(coverage),
     )
+
+
+# ---------------------------------------------------------------- registry coverage
+def render_coverage(coverage):
+    """The <coverage> element of a collection RD from the values instance/ computes from the
+    published table after an ingest (instance.Instance.collection_coverage): {"spatial": an
+    ASCII MOC, "temporal": [MJD min, MJD max], "spectral": [J min, J max]} (DaCHS 2.7 wants the
+    spectral coverage as photon energies in Joules). Empty without coverage."""
+    if not coverage:
+        return ""
+    lines = ["  <!-- registry coverage, computed from the published table (instance/) -->",
+             "  <coverage>"]
+    if coverage.get("spectral"):
+        lines.append("    <spectral>%r %r</spectral>" % tuple(coverage["spectral"]))
+    if coverage.get("temporal"):
+        lines.append("    <temporal>%r %r</temporal>" % tuple(coverage["temporal"]))
+    if coverage.get("spatial"):
+        lines.append("    <spatial>%s</spatial>" % escape(coverage["spatial"]))
+    lines.append("  </coverage>")
+    return "\n".join(lines) + "\n"
 
 
 def _collection_table(collection):
