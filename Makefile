@@ -36,10 +36,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-$(GAMMAPY_VENV)/.installed: Makefile
+$(GAMMAPY_VENV)/.installed: tests/live/gammapy-requirements.txt
 	@bin/setup-system
 	$(PY) -m venv $(GAMMAPY_VENV)
-	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check 'gammapy==2.1' 'regions==0.11'
+	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/live/gammapy-requirements.txt
 	@touch $@
 
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
@@ -77,3 +77,11 @@ OUT ?= var/synth/$(N)-$(SEED)$(if $(METADATA_ONLY),-meta)$(if $(SITES),-$(subst 
 
 synth:  ## write a synthetic GADF collection (N=1000 SEED=1 OUT=var/synth/N-SEED [METADATA_ONLY=1] [SITES=north])
 	$(PY) -m synth --out $(OUT) --n $(N) --seed $(SEED) $(if $(METADATA_ONLY),--metadata-only) $(if $(SITES),--sites $(SITES))
+
+# Benchmarks at CTAO scale (bench/): ingest, discovery at N..100 N, download, concurrency; writes
+# BENCHMARKS.md. Run by the test virtualenv's Python (Debian's, plus requests), which sees DaCHS.
+BENCH_ARGS ?=
+.PHONY: bench
+
+bench: setup  ## run every benchmark (~30 min) and write BENCHMARKS.md [BENCH_ARGS='--smoke']
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,182 @@
+"""The bench's DaCHS instance and its synthetic collection.
+
+One instance (var/<name>/, database heobs_<name>, a free port) publishes one collection, `synth`
+(schema synth, obs_collection SYNTH-CTAO), written by the project's own generator (synth/) into
+var/bench-data/ (git-ignored). It is destroyed at the end of a run, whatever happens.
+
+Growing the collection: ingesting 10^5-10^6 observations through files does not fit in the hour
+`make bench` has, so the larger sizes are made in SQL from the ingested rows (grow()): each copy
+gets a new obs_id and obs_publisher_did, its position rotated in right ascension (s_ra and
+s_region together, so the footprint stays consistent with the position) and its times moved
+within the generator's 30-year span. The issue allows metadata-only rows for these sizes; the
+copies have no files (DataLink on them is not benchmarked, only discovery is).
+"""
+
+import os
+import socket
+
+import yaml
+
+from instance import PROJECT_ROOT, Instance, stop_process
+
+DATA_ROOT = os.path.join(PROJECT_ROOT, "var", "bench-data")
+SCHEMA = "synth"
+TABLE = f"{SCHEMA}.obs"
+# Copies get obs_id = original + k * OBS_ID_STRIDE (the generator's ids stay far below).
+OBS_ID_STRIDE = 10_000_000
+# The generator's observations lie in MJD 61000-72000; copies are moved within that span.
+MJD_START, MJD_SPAN = 61000.0, 11000.0
+
+# Indexes grow() does not re-create (see grow()).
+SKIPPED_INDEXES = {"obs_s_region"}
+
+COLLECTION = {
+    "schema": SCHEMA, "obs_collection": "SYNTH-CTAO",
+    "title": "Synthetic CTAO-like observations (benchmarks)",
+    "description": "Synthetic GADF DL3 observations of CTAO North and South written by the"
+                   " project's generator (synth/) for the benchmarks (bench/).",
+    "hdu_index": "hdu-index.fits.gz", "obs_index": "obs-index.fits.gz",
+    "facility_name": "CTAO", "instrument_name": "CTAO (synthetic)",
+    "creator_name": "HE-ObsCore benchmarks", "data_rights": "public",
+    "obs_release_date": "2020-01-01",
+    "licence": "Synthetic data made by the benchmarks; no restrictions.",
+    "defaults": {"obs_type": "simulation"},
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def synth_dir(n, seed):
+    return os.path.join(DATA_ROOT, f"synth-{n}-{seed}")
+
+
+def make_data(n, seed=1):
+    """The synthetic collection of n observations with their files (a no-op when it is there:
+    the generator keeps a manifest); returns its directory."""
+    import synth
+
+    out = synth_dir(n, seed)
+    synth.generate(out, n, seed)
+    return out
+
+
+class BenchArchive:
+    """The bench instance: prepare() ingests, start()/stop() the server, destroy() removes it."""
+
+    def __init__(self, name, data_dir):
+        self.name, self.data_dir = name, data_dir
+        os.makedirs(DATA_ROOT, exist_ok=True)
+        self.collections_file = os.path.join(DATA_ROOT, f"collections-{name}.yaml")
+        document = {"default": "synth", "collections": {"synth": dict(COLLECTION, data_dir=data_dir)}}
+        with open(self.collections_file, "w", encoding="utf-8") as f:
+            yaml.safe_dump(document, f, sort_keys=False)
+        self.instance = Instance(name, port=free_port(), collections_file=self.collections_file)
+        self.proc = None
+        self.skipped_indexes = []
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.instance.port}"
+
+    @property
+    def dbname(self):
+        return self.instance.dbname
+
+    def prepare(self):
+        """The real publication pipeline (fingerprints, reading, staging, `dachs imp`)."""
+        return self.instance.prepare(["synth"])
+
+    def start(self):
+        os.makedirs(self.instance.root, exist_ok=True)
+        self.instance.write_config()  # gavo.rc carries this run's port
+        self.proc = self.instance.start()
+        return self.proc
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def destroy(self):
+        self.stop()
+        self.instance.destroy()
+
+    def psql(self, sql):
+        return self.instance.psql(sql)
+
+    def count(self):
+        return int(self.psql(f"SELECT count(*) FROM {TABLE}"))
+
+    def original_ids(self, limit):
+        """obs_publisher_did of the first `limit` ingested observations (those with files)."""
+        out = self.psql(f"SELECT obs_publisher_did FROM {TABLE} WHERE obs_id::bigint < {OBS_ID_STRIDE}"
+                        f" ORDER BY obs_id::bigint LIMIT {int(limit)}")
+        return out.splitlines()
+
+    def grow(self, target):
+        """Copies the ingested rows in SQL until the table holds `target` rows (see the module
+        docstring), then ANALYZEs it so that the planner knows the new size.
+
+        A bulk load as PostgreSQL's documentation advises: the secondary indexes are dropped and
+        re-created afterwards (one sort each instead of 10^6 insertions), and DaCHS's dupePolicy
+        trigger (one DELETE per inserted row) is disabled meanwhile: the copies' keys are new by
+        construction. The copies are inserted in q3c order of their new positions, which is what
+        the CLUSTER of `dachs imp` gives (cluster="True" in rd/collection.rd.in; CLUSTER itself
+        would rebuild every index once more).
+
+        The GiST index on s_region is NOT re-created: pgSphere 1.2 builds it at ~5 ms per
+        32-vertex polygon on this machine (measured: 114 s for 2*10^4 rows), i.e. well over an
+        hour for 10^6, and no benchmark query uses it (the cone is on s_ra/s_dec, q3c). The
+        names of the indexes left out are in self.skipped_indexes, and BENCHMARKS.md says so.
+        """
+        base = int(self.psql(f"SELECT count(*) FROM {TABLE} WHERE obs_id::bigint < {OBS_ID_STRIDE}"))
+        current = self.count()
+        if current >= target:
+            return
+        columns = self.psql(f"SELECT column_name FROM information_schema.columns WHERE"
+                            f" table_schema='{SCHEMA}' AND table_name='obs' ORDER BY ordinal_position"
+                            ).splitlines()
+        indexes = [line.split("|", 1) for line in self.psql(
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname='{SCHEMA}'"
+            f" AND tablename='obs' AND indexname <> 'obs_pkey'").splitlines()]
+        first_copy = -(-current // base)  # copies 1, 2, ... (0 is the ingested rows)
+        copies = -(-(target - current) // base)
+        k = "k.k"
+        self.psql(";\n".join(
+            [f"ALTER TABLE {TABLE} DISABLE TRIGGER USER"]
+            + [f'DROP INDEX {SCHEMA}."{name}"' for name, _ in indexes]
+            + [f"INSERT INTO {TABLE} ({', '.join(columns)}) SELECT "
+               + ", ".join(_copy_expression(c, k) for c in columns)
+               + f" FROM {TABLE} CROSS JOIN generate_series({first_copy},"
+               f" {first_copy + copies - 1}) AS k(k) WHERE obs_id::bigint < {OBS_ID_STRIDE}"
+               f" ORDER BY q3c_ang2ipix({_copy_expression('s_ra', k)}, s_dec)"
+               f" LIMIT {target - current}"]
+            + [definition for name, definition in indexes if name not in SKIPPED_INDEXES]
+            + [f"ALTER TABLE {TABLE} ENABLE TRIGGER USER"]))
+        self.skipped_indexes = sorted(SKIPPED_INDEXES & {name for name, _ in indexes})
+        self.psql(f"ANALYZE {TABLE}")
+
+
+def _copy_expression(column, k):
+    """The SQL expression of `column` in copy number k (an SQL expression) of a row."""
+    # A rotation by the golden angle spreads the copies evenly over every right ascension.
+    dra = f"mod(({k} * 137.50776405)::numeric, 360)"
+    ddays = f"mod(({k} * 1234.5678)::numeric, {MJD_SPAN})"
+    did_prefix = "substring(obs_publisher_did from '^[^?]*')"
+    expressions = {
+        "obs_id": f"(obs_id::bigint + {k}::bigint * {OBS_ID_STRIDE})::text",
+        "obs_publisher_did": f"{did_prefix} || '?' || (obs_id::bigint + {k}::bigint * {OBS_ID_STRIDE})::text",
+        "s_ra": f"mod((s_ra + {dra})::numeric, 360)::double precision",
+        "ra_pnt": f"mod((ra_pnt + {dra})::numeric, 360)::double precision",
+        "s_region": f"s_region + strans(radians({dra}), 0, 0, 'ZXZ')",
+        "t_min": f"{MJD_START} + mod((t_min - {MJD_START} + {ddays})::numeric, {MJD_SPAN})::double precision",
+        "t_max": f"{MJD_START} + mod((t_min - {MJD_START} + {ddays})::numeric, {MJD_SPAN})::double precision"
+                 f" + (t_max - t_min)",
+        "tstart": f"tstart + {ddays} * 86400",
+        "tstop": f"tstop + {ddays} * 86400",
+    }
+    return expressions.get(column, column)
