@@ -11,7 +11,7 @@ USE_CASES = {
     "Observations in a time window": "t_min < 53348 AND t_max > 53343",
     "The HE-ObsCore shape: ObsCore joined with its HE extension":
         "ivoa.obscore NATURAL JOIN ivoa.obscore_hea",
-    "A gammapy obs-index from a collection table": "SELECT * FROM hess_dr1.obs",
+    "A gammapy obs-index from a collection table": "FROM hess_dr1.obs",
 }
 
 
@@ -56,3 +56,14 @@ def test_the_crab_example_finds_the_crab_runs(examples, tap):
     query = examples["Observations of the Crab Nebula (cone search)"][1]
     result = tap.search(query)
     assert {"23523", "23526", "23559", "23592"} <= {str(o) for o in result["obs_id"]}
+
+
+def test_the_gammapy_example_gives_what_gammapy_needs(examples, tap):
+    # gammapy's VO client builds its obs-index from these columns of the TAP row (CLIENTS.md).
+    required = {"obs_id", "obs_mode", "ra_pnt", "dec_pnt", "alt_pnt", "az_pnt", "tstart", "tstop"}
+    query = examples["A gammapy obs-index from a collection table"][1]
+    result = tap.search(query)
+    assert required <= set(result.fieldnames)
+    assert len(result) >= 4
+    assert result.get_first_datalink_service_descriptor() if hasattr(
+        result, "get_first_datalink_service_descriptor") else True

@@ -205,3 +205,17 @@ def test_every_rd_validates(service):
     assert result.returncode == 0, output
     assert "[ERROR]" not in output and "No such vocabulary" not in output, output
     assert "which is not from http://ivoa.net/rdf/uat" not in output, output
+
+
+@pytest.mark.parametrize("name", ["hess_dr1", "cta_1dc"])
+def test_cone_records_carry_cone_tap_and_datalink_capabilities(oai, service, name):
+    """What a registry client needs to get from a found observation to its files: the cone
+    search record declares SCS, TAP (auxiliary) and the collection's DataLink and SODA
+    endpoints, each with its access URL."""
+    authority = service.instance.site.authority
+    record = _record(oai, f"ivo://{authority}/{service.collection(name).schema}/q/cone")
+    capabilities = {c.get("standardID"): c.findtext("interface/accessURL")
+                    for c in record.iter("capability")}
+    for standard in ("ivo://ivoa.net/std/ConeSearch", "ivo://ivoa.net/std/TAP#aux",
+                     "ivo://ivoa.net/std/DataLink#links-1.0", "ivo://ivoa.net/std/SODA#sync-1.0"):
+        assert capabilities.get(standard, "").startswith(service.url), (standard, capabilities)
