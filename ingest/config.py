@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import yaml
 
 DATA_RIGHTS = ("public", "proprietary", "secure")
+# etc/site.yaml's server: block when it leaves something out (why these values: that file)
+SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15}
 
 
 class ConfigError(ValueError):
@@ -37,6 +39,8 @@ class SiteConfig:
     port: int = 8080
     bind_address: str = "127.0.0.1"
     server_url: str = "http://localhost:{port}"  # {port}: the port served on
+    # processes ("auto" or a number), sync_timeout, async_slots, sql_timeout: see etc/site.yaml
+    server: dict = field(default_factory=lambda: dict(SERVER_DEFAULTS))
     extra: dict = field(default_factory=dict)
 
 
@@ -211,7 +215,23 @@ def load_site(path):
         value = reader.get(key, kind)
         if value is not None:
             values[key] = value
+    values["server"] = _server_settings(reader.child("server"))
     return SiteConfig(extra=reader.extra(), **values)
+
+
+def _server_settings(reader):
+    """etc/site.yaml's server: block, with DaCHS's defaults for what it leaves out."""
+    settings = dict(SERVER_DEFAULTS)
+    processes = reader.get("processes")
+    if processes is not None:
+        if str(processes) != "auto" and not (str(processes).isdigit() and int(processes) >= 1):
+            reader.fail("processes", f"must be auto or a number of at least 1, not {processes!r}")
+        settings["processes"] = str(processes) if str(processes) == "auto" else int(processes)
+    for key in ("sync_timeout", "async_slots", "sql_timeout"):
+        value = reader.get(key, int)
+        if value is not None:
+            settings[key] = value
+    return settings
 
 
 def load_collections(path, project_root, data_dirs=None):

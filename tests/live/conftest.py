@@ -57,8 +57,9 @@ def free_port():
 
 
 class Service:
-    def __init__(self, inst, pid):
-        self.instance, self.pid = inst, pid
+    def __init__(self, inst, servers):
+        # pids: the DaCHS server processes (several behind nginx: instance/server.py)
+        self.instance, self.servers, self.pids = inst, servers, servers.dachs_pids
         self.collections_file = inst.collections_file
         self.url = inst.server_url
         self.tap_url = f"{self.url}/tap"
@@ -82,7 +83,7 @@ def service(hess_dir, cta_dir, tmp_path_factory):
         if os.environ.get("HEOBS_KEEP_INSTANCE") != "1":
             inst.destroy()
         raise
-    yield Service(inst, proc.pid)
+    yield Service(inst, proc)
     stop_process(proc)
     if os.environ.get("HEOBS_KEEP_INSTANCE") != "1":
         inst.destroy()

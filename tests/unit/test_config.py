@@ -101,3 +101,18 @@ def test_the_project_configuration_loads():
     path = os.path.join(etc, "collections.yaml")
     collections = load_collections(path, PROJECT_ROOT)
     assert default_collection_name(path) in collections
+
+
+def test_server_settings(tmp_path):
+    site = load_site(write(tmp_path, "authority: a.b\n", "site.yaml"))
+    assert site.server == {"processes": "auto", "sync_timeout": 60, "async_slots": 4,
+                           "sql_timeout": 15}
+    site = load_site(write(tmp_path, "authority: a.b\nserver: {processes: 3, async_slots: 8}\n",
+                           "site.yaml"))
+    assert (site.server["processes"], site.server["async_slots"]) == (3, 8)
+    for bad in ("0", "many", "-1"):
+        with pytest.raises(ConfigError, match="server.processes: must be auto or a number"):
+            load_site(write(tmp_path, f"authority: a.b\nserver: {{processes: {bad}}}\n",
+                            "site.yaml"))
+    with pytest.raises(ConfigError, match="server.sync_timeout: must be a whole number"):
+        load_site(write(tmp_path, "authority: a.b\nserver: {sync_timeout: soon}\n", "site.yaml"))
