@@ -15,11 +15,6 @@ ARTEFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "artefacts"
 # this service follows) uses, and that HE queries select on.  This is that error and no other.
 KNOWN_ERRORS = {
     "E-OBS-ILOP": 'Illegal value in column dataproduct_type: "event-list"',
-    # The gammapy-style TAP example (SELECT * FROM <collection>.obs) returns s_region as a DALI
-    # polygon in BINARY2; STILTS 3.4.7's validating parser loses its place in any BINARY polygon
-    # column, also in one STILTS wrote itself (tests/live/test_votlint.py shows it).
-    "E-EXA-YSTE": "Streaming error java.io.EOFException",
-    "E-EXA-YEOF": "Stream ended during data read",
 }
 
 
