@@ -5,6 +5,7 @@ content_qualifier, media type and description, and the function that makes its b
 """
 
 import os
+import threading
 from dataclasses import dataclass
 
 from astropy.io import fits
@@ -107,16 +108,40 @@ def documentation_sources(collection):
 
 
 def hdu_index_header(collection):
-    with fits.open(collection.hdu_index_path) as hdulist:
-        return find_index_table(hdulist, is_hdu_index, collection.hdu_index_path,
-                                "hdu-index").header.copy()
+    """The header of the collection's hdu-index table (shared: do not modify)."""
+    return _read_once(collection.hdu_index_path, _read_hdu_index_header)
 
 
 def obs_index_table(collection):
-    """The collection's obs-index table HDU (data loaded), or None without an obs-index."""
+    """The collection's obs-index table HDU (data loaded; shared: do not modify), or None without
+    an obs-index."""
     path = collection.obs_index_path
-    if not path:
-        return None
+    return _read_once(path, _read_obs_index) if path else None
+
+
+_indexes = {}  # (reader, path) -> (mtime_ns, what it read)
+_lock = threading.Lock()
+
+
+def _read_once(path, read):
+    """read(path), read again only when the file changes: every bundle and package needs the
+    index headers and rows, and the obs-index of a large collection takes ~0.1 s to read."""
+    mtime = os.stat(path).st_mtime_ns
+    with _lock:
+        cached = _indexes.get((read, path))
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, read(path))
+        with _lock:
+            _indexes[(read, path)] = cached
+    return cached[1]
+
+
+def _read_hdu_index_header(path):
+    with fits.open(path) as hdulist:
+        return find_index_table(hdulist, is_hdu_index, path, "hdu-index").header.copy()
+
+
+def _read_obs_index(path):
     with fits.open(path) as hdulist:
         table = find_index_table(hdulist, is_obs_index, path, "obs-index")
         return fits.BinTableHDU(data=table.data.copy(), header=table.header.copy())

@@ -6,6 +6,7 @@ The bytes are deterministic (no dates, fixed tar and gzip times), so a rebuilt p
 announced before.
 """
 
+import functools
 import gzip
 import io
 
@@ -111,16 +112,19 @@ def hdu_index_rows_of_files(obs_id, entries, names, events_path, irfs_path):
     return rows
 
 
+@functools.lru_cache(maxsize=4096)
 def extension_names(path):
     """The EXTNAMEs of the extensions of a plain FITS file we wrote, read from the raw headers:
-    a bundle of a thousand observations must not parse every card with astropy."""
+    a bundle of a thousand observations must not parse every card with astropy. Kept per path, so
+    that a bundle read again does not read them again: a built file never changes under its path
+    (cache.py)."""
     names = []
     with open(path, "rb") as f:
         first = True
         while True:
             cards = _header_cards(f)
             if cards is None:
-                return names
+                return tuple(names)
             if not first:
                 names.append(cards.get("EXTNAME", "").strip("' ").strip())
             first = False
@@ -183,7 +187,12 @@ def _extname(obs, hdu_type):
 def obs_index_rows(source_obs_index, obs_ids):
     """The source obs-index's rows of these observations (all columns and header keywords)."""
     wanted = {int(obs_id) for obs_id in obs_ids}
-    ids = np.array([int(v) for v in source_obs_index.data["OBS_ID"]])
+    column = np.asarray(source_obs_index.data["OBS_ID"])
+    # OBS_ID is an integer column in GADF; some files have it as text.
+    if column.dtype.kind in "iu":
+        ids = column.astype(np.int64)
+    else:
+        ids = np.array([int(v) for v in column])
     rows = source_obs_index.data[np.isin(ids, list(wanted))]
     return fits.BinTableHDU(data=rows, header=source_obs_index.header.copy())
 
