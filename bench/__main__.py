@@ -33,9 +33,14 @@ def parse_args(argv):
     parser.add_argument("--duration", type=float, help="seconds of each concurrency run (default"
                         f" {FULL['duration']:g}, smoke {SMOKE['duration']:g})")
     parser.add_argument("--name", default="bench", help="name of the DaCHS instance (var/<name>)")
-    parser.add_argument("--out", default=os.path.join(PROJECT_ROOT, "BENCHMARKS.md"),
-                        help="where to write the report ('' for none)")
+    parser.add_argument("--out", default=None,
+                        help="where to write the report ('' for none; default: BENCHMARKS.md,"
+                             " with --smoke var/bench-smoke.md, so a smoke run never replaces"
+                             " the measured table)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = os.path.join(PROJECT_ROOT, *(("var", "bench-smoke.md") if args.smoke
+                                                else ("BENCHMARKS.md",)))
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for the report's command line
     return args
 

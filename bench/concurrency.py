@@ -40,7 +40,8 @@ def scs_url(archive):
 
 def request_mix(archive, energy_cut, dids):
     """[(kind, function(session, rng))] of the requests the clients send in turn."""
-    tap_queries = list(discovery.queries(energy_cut).values())
+    tap_queries = [q for name, q in discovery.queries(energy_cut).items()
+                   if name != discovery.FLOOR]
     sync = f"{archive.url}/tap/sync"
     dlmeta = f"{archive.url}/synth/q/dl/dlmeta"
 

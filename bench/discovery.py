@@ -27,6 +27,9 @@ CLIENT_TIMEOUT = 5.0  # s: the CTAO data explorer gives up on any TAP request af
 MAXREC = 20000  # DaCHS's [async]defaultMAXREC, which TAP sync applies without MAXREC
 
 CONE = "1=CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {ra}, {dec}, {r}))"
+# Not a use case: the same request shape finding no row (an index lookup), whose TAP time is
+# what DaCHS adds to any query. It is reported, not held to the targets.
+FLOOR = "no row found (TAP's fixed cost)"
 
 
 def queries(energy_cut):
@@ -43,6 +46,7 @@ def queries(energy_cut):
         "HE join obscore_hea": (
             "SELECT TOP 100 * FROM ivoa.obscore NATURAL JOIN ivoa.obscore_hea"
             f" WHERE {crab} AND energy_max > 1e13"),
+        FLOOR: "SELECT TOP 100 * FROM ivoa.obscore WHERE obs_id = 'no such observation'",
     }
 
 
@@ -129,12 +133,14 @@ def rows_for(by_size):
                 "note": f"SQL p50 {r['sql'].p50 * 1000:.1f} ms, p95 {r['sql'].p95 * 1000:.1f} ms;"
                         f" {r['rows']} rows; p95 vs client's 5 s:"
                         f" {'within' if r['tap'].p95 < CLIENT_TIMEOUT else 'OVER'}"})
+            if name == FLOOR:
+                continue
             rows.append({
                 "benchmark": "discovery", "metric": f"{name} @ {size:,} obs: TAP / direct SQL",
                 "value": ratio, "target": f"<= {TARGET_RATIO:g}", "met": ratio <= TARGET_RATIO})
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
-        for name in by_size[small]:
+        for name in [n for n in by_size[small] if n != FLOOR]:
             growth = by_size[large][name]["tap"].p50 / by_size[small][name]["tap"].p50
             sql_growth = by_size[large][name]["sql"].p50 / by_size[small][name]["sql"].p50
             rows.append({
