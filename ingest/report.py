@@ -21,6 +21,7 @@ class Summary:
     name: str = ""  # the collection
     counts: dict = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejections: list = field(default_factory=list)
+    seconds: dict = field(default_factory=dict)  # wall time per stage of the run (plan, read, import)
 
     def count(self, outcome, number=1):
         if outcome not in self.counts:

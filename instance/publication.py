@@ -21,6 +21,7 @@ import hashlib
 import os
 import pickle
 import sys
+import time
 from dataclasses import dataclass, field
 
 from ingest import collection as ingest_collection
@@ -140,9 +141,13 @@ class Publisher:
         summary = Summary(name=collection.name)
         reader = ingest_collection.CollectionReader(collection, self.inst.site)
         base = configuration_text(collection, self.inst.site) + code_version()
+        started = time.monotonic()
         plan = make_plan(reader, self.published_fingerprints(collection), base)
         summary.count("unchanged", len(plan.unchanged))
+        summary.seconds["plan"] = time.monotonic() - started
+        started = time.monotonic()
         rows = read_rows(reader, plan, summary, self.stream) if plan.to_read else []
+        summary.seconds["read"] = time.monotonic() - started
         if strict and not summary.ok:
             for outcome in ("added", "updated"):
                 summary.counts[outcome] = 0
@@ -150,8 +155,10 @@ class Publisher:
             self._say(summary.render())
             self._say("strict mode: nothing was published, because of the rejections above")
             return summary
+        started = time.monotonic()
         if rows:
             self._import(collection, rows)
+        summary.seconds["import"] = time.monotonic() - started
         if plan.withdrawn:
             self._withdraw(collection, plan.withdrawn)
             summary.count("withdrawn", len(plan.withdrawn))
