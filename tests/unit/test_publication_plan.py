@@ -48,3 +48,19 @@ def test_new_configuration_or_code_rereads_everything(tmp_path):
 
 def test_code_version_is_stable():
     assert publication.code_version() == publication.code_version()
+
+
+def test_parallel_reading_gives_the_sequential_results_in_order(hess_collection, site, monkeypatch):
+    """Many observations are read by forked processes (read_results): same results, same order,
+    rejections included (an ID the index does not have)."""
+    from ingest.collection import CollectionReader
+    reader = CollectionReader(hess_collection, site)
+    obs_ids = reader.obs_ids()[:12] + ["99999999"]
+    monkeypatch.setattr(publication, "PARALLEL_FROM", 1000)
+    sequential = list(publication.read_results(reader, obs_ids))
+    monkeypatch.setattr(publication, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(publication.os, "cpu_count", lambda: 2)
+    parallel = list(publication.read_results(reader, obs_ids))
+    assert [r.obs_id for r in parallel] == [str(o) for o in obs_ids]
+    assert [r.row for r in parallel] == [r.row for r in sequential]
+    assert str(parallel[-1].error) == str(sequential[-1].error) and not parallel[-1].ok
