@@ -120,11 +120,19 @@ def read_hdu_index(path):
         table = find_index_table(hdulist, is_hdu_index, path, "hdu-index")
         base_dir = _base_dir(path, table.header)
         names = {name.upper(): name for name in table.columns.names}
-        data = table.data
         entries = []
-        for row_number, row in enumerate(data, start=1):
+        for row_number, row in enumerate(table_rows(table), start=1):
             entries.append(_entry(row, names, base_dir, path, table.name, row_number))
     return HduIndex(path=path, entries=tuple(entries), table_name=table.name)
+
+
+def table_rows(table):
+    """The rows of a binary table as {column name: cell}. Each column is taken from astropy once:
+    reading cell by cell through astropy's rows costs ~20 us a cell, minutes for an index of 10^5
+    observations."""
+    columns = {name: table.data[name] for name in table.columns.names}
+    for i in range(len(table.data)):
+        yield {name: column[i] for name, column in columns.items()}
 
 
 def _base_dir(index_path, header):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .errors import IngestError
 from .fitsfiles import open_fits
-from .hdu_index import find_index_table, is_obs_index, normalise_obs_id
+from .hdu_index import find_index_table, is_obs_index, normalise_obs_id, table_rows
 from .values import control_character, control_character_problem, plain
 
 
@@ -55,10 +55,11 @@ def read_obs_index(path):
     with hdulist:
         table = find_index_table(hdulist, is_obs_index, path, "obs-index")
         names = [(name.upper(), name) for name in table.columns.names]
+        obs_id_column = next(name for upper, name in names if upper == "OBS_ID")
         rows, row_numbers, errors = {}, {}, {}
-        for row_number, row in enumerate(table.data, start=1):
+        for row_number, row in enumerate(table_rows(table), start=1):
             try:
-                obs_id = normalise_obs_id(row["OBS_ID"])
+                obs_id = normalise_obs_id(row[obs_id_column])
             except ValueError as exc:
                 raise IngestError(f"row {row_number}: {exc}", path, table.name, "OBS_ID") from None
             row_numbers.setdefault(obs_id, []).append(row_number)

@@ -26,7 +26,7 @@ def test_show_one_observation(etc, capsys):
     out = capsys.readouterr().out
     assert out.startswith("obs 110380  ivo://cli.test/cta_1dc?110380\n")
     assert "  analysis_mode " in out and "'South_z20_50h'" in out
-    assert "polygon of 32 vertices" in out
+    assert "polygon of 16 vertices" in out
     assert out.rstrip().endswith("cta_1dc: 1 observations, 1 ingested, 0 rejected")
 
 

@@ -5,6 +5,7 @@ a tolerance only where the spec writes ≈.
 """
 
 import datetime
+import math
 
 import pytest
 
@@ -166,6 +167,9 @@ def test_s_region_is_the_fov_circle(rows, obs_id):
     from ingest.sky import offsets_deg
     row = rows[obs_id]
     ras, decs = zip(*row["s_region"])
-    assert len(ras) == 32
-    assert offsets_deg(ras, decs, row["s_ra"], row["s_dec"]) == approx([row["s_fov"] / 2] * 32, abs=1e-9)
+    n, radius = len(ras), row["s_fov"] / 2
+    assert n == 16
+    # the polygon's edges touch the FoV circle: vertices at atan(tan r / cos(pi/n))
+    corner = math.degrees(math.atan(math.tan(math.radians(radius)) / math.cos(math.pi / n)))
+    assert offsets_deg(ras, decs, row["s_ra"], row["s_dec"]) == approx([corner] * n, abs=1e-9)
     assert all(0 <= ra < 360 for ra in ras)

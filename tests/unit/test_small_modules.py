@@ -72,12 +72,31 @@ def test_pointing_icrs():
 def test_circle_polygon_is_counter_clockwise_on_the_sky():
     vertices = sky.circle_polygon(359.9, 10.0, 1.0, vertices=8)
     ras, decs = zip(*vertices)
+    corner = math.degrees(math.atan(math.tan(math.radians(1.0)) / math.cos(math.pi / 8)))
     assert all(0 <= r < 360 for r in ras)
-    assert list(sky.offsets_deg(ras, decs, 359.9, 10.0)) == pytest.approx([1.0] * 8, abs=1e-9)
+    assert list(sky.offsets_deg(ras, decs, 359.9, 10.0)) == pytest.approx([corner] * 8, abs=1e-9)
     # north first, then east (RA increasing): counter-clockwise as seen on the sky
-    assert decs[0] == pytest.approx(11.0) and ras[0] == pytest.approx(359.9)
+    assert decs[0] == pytest.approx(10.0 + corner) and ras[0] == pytest.approx(359.9)
     assert decs[2] == pytest.approx(10.0, abs=0.01)
-    assert (ras[2] - 359.9) % 360 == pytest.approx(1.0 / math.cos(math.radians(10)), rel=1e-3)
+    assert (ras[2] - 359.9) % 360 == pytest.approx(corner / math.cos(math.radians(10)), rel=1e-3)
+
+
+def test_circle_polygon_edges_touch_the_circle():
+    """Everything in the field of view is inside the polygon: the middle of each great-circle edge
+    is at the circle's radius from the centre, the closest an edge comes."""
+    ra0, dec0, radius = 83.63, 22.01, 2.5
+    vertices = sky.circle_polygon(ra0, dec0, radius)
+    for (ra1, dec1), (ra2, dec2) in zip(vertices, vertices[1:] + vertices[:1]):
+        a, b = _unit(ra1, dec1), _unit(ra2, dec2)
+        middle = [x + y for x, y in zip(a, b)]
+        ra_m = math.degrees(math.atan2(middle[1], middle[0])) % 360
+        dec_m = math.degrees(math.asin(middle[2] / math.sqrt(sum(x * x for x in middle))))
+        assert float(sky.offsets_deg(ra_m, dec_m, ra0, dec0)) == pytest.approx(radius, abs=1e-9)
+
+
+def _unit(ra, dec):
+    ra, dec = math.radians(ra), math.radians(dec)
+    return (math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec))
 
 
 def test_circle_radius_from_data_subspace_keywords():
