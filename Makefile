@@ -19,43 +19,45 @@ DATA ?=
 COLLECTION ?=
 STRICT ?=
 PYTEST_ARGS ?=
+# --install-only: install packages and virtualenvs, leave PostgreSQL stopped (bin/debian13)
+SETUP_ARGS ?=
 INSTANCE_ARGS := $(if $(PORT),--port $(PORT)) $(if $(DATA),--data $(DATA))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup serve ingest drop check-data rd test unit clean
+.PHONY: help setup serve ingest drop check-data rd test unit clean test-debian13 serve-debian13
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 setup: $(VENV)/.installed $(GAMMAPY_VENV)/.installed  ## install system packages, start PostgreSQL, make the test virtualenvs
-	@bin/setup-system
+	@bin/setup-system $(SETUP_ARGS)
 
 $(VENV)/.installed: pyproject.toml
-	@bin/setup-system
+	@bin/setup-system $(SETUP_ARGS)
 	$(PY) -m venv --system-site-packages $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 $(GAMMAPY_VENV)/.installed: tests/live/gammapy-requirements.txt
-	@bin/setup-system
+	@bin/setup-system $(SETUP_ARGS)
 	$(PY) -m venv $(GAMMAPY_VENV)
 	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/live/gammapy-requirements.txt
 	@touch $@
 
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
-	$(PY) -m instance serve serve $(INSTANCE_ARGS)
+	$(PY) -m instance serve $(INSTANCE_ARGS)
 
 ingest: setup  ## publish what changed in COLLECTION (default: all); STRICT=1: all or nothing
-	$(PY) -m instance serve ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict)
+	$(PY) -m instance ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict)
 
 drop: setup  ## withdraw the whole collection COLLECTION=<name> from the serve instance
-	$(PY) -m instance serve drop --collection $(COLLECTION)
+	$(PY) -m instance drop --collection $(COLLECTION)
 
 check-data:  ## validate a GADF directory DATA=<dir> [COLLECTION=<name>] without touching any database
 	$(PY) -m ingest check --data $(or $(DATA),$(error DATA=<directory holding hdu-index.fits.gz> is needed)) $(if $(COLLECTION),--collection $(COLLECTION))
 
 rd: ## render the RDs and DaCHS configuration of the serve instance into var/serve
-	$(PY) -m instance serve rds $(INSTANCE_ARGS)
+	$(PY) -m instance rds $(INSTANCE_ARGS)
 
 test: setup  ## run every test (unit, live DaCHS instance, validators) on an isolated instance
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -63,8 +65,14 @@ test: setup  ## run every test (unit, live DaCHS instance, validators) on an iso
 unit: setup  ## run only the tests that need neither DaCHS nor PostgreSQL
 	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
 
+test-debian13:  ## make test on a fresh Debian 13 root (debootstrap, cached in var/debian13), network-isolated
+	bin/debian13 test
+
+serve-debian13:  ## make serve on that Debian 13 root (`bin/debian13 shell` opens a shell beside it)
+	bin/debian13 serve
+
 clean:  ## drop the serve instance (database, roles, var/serve)
-	$(PY) -m instance serve destroy
+	$(PY) -m instance destroy
 
 # Synthetic CTAO-like GADF collections for benchmarks (synth/): `make synth N=10000 SEED=1`, or
 # `make synth N=1000000 METADATA_ONLY=1` for indexes without event files. Same N and SEED, same bytes.
