@@ -5,28 +5,18 @@ DataLink request for many observations does not re-read it for each.
 """
 
 import os
-import threading
 
+from ingest.file_cache import read_when_changed
 from ingest.fitsfiles import FitsFiles
 from ingest.hdu_index import read_hdu_index
-from ingest.observation import IRF_TYPES, locate_observation
+from ingest.observation import EVENT_LIST_TYPES, IRF_TYPES, locate_observation
 
-__all__ = ["IRF_TYPES", "ObservationFiles", "hdu_index_of", "open_observation", "source_paths"]
-
-_indexes = {}  # hdu-index path -> (mtime_ns, HduIndex)
-_lock = threading.Lock()
-
+__all__ = ["EVENT_LIST_TYPES", "IRF_TYPES", "ObservationFiles", "hdu_index_of", "open_observation",
+           "source_paths"]
 
 def hdu_index_of(collection):
     """The collection's HduIndex, read again only when the file has changed."""
-    path = collection.hdu_index_path
-    mtime = os.stat(path).st_mtime_ns
-    with _lock:
-        cached = _indexes.get(path)
-        if cached is None or cached[0] != mtime:
-            cached = (mtime, read_hdu_index(path))
-            _indexes[path] = cached
-        return cached[1]
+    return read_when_changed(collection.hdu_index_path, read_hdu_index)
 
 
 def source_paths(collection, obs_id):

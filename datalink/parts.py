@@ -5,13 +5,14 @@ content_qualifier, media type and description, and the function that makes its b
 """
 
 import os
-import threading
+import urllib.parse
 from dataclasses import dataclass
 
 from astropy.io import fits
 
 from . import previews, products
 from .observation import IRF_TYPES
+from ingest.file_cache import read_when_changed
 from ingest.hdu_index import find_index_table, is_hdu_index, is_obs_index
 
 FITS = "application/fits"
@@ -71,6 +72,11 @@ def part_named(name):
     return next((part for part in ALL_PARTS if part.name == name), None)
 
 
+def part_url(dlget_url, pubDID, part):
+    """Where dlget delivers one part of a data set: the one place this URL is made."""
+    return f"{dlget_url}?{urllib.parse.urlencode({'ID': pubDID, 'PART': part.name})}"
+
+
 def build(part, collection, obs):
     """The bytes of one part of an open observation (obs: observation.ObservationFiles)."""
     if part is EVENT_LIST:
@@ -109,31 +115,15 @@ def documentation_sources(collection):
 
 def hdu_index_header(collection):
     """The header of the collection's hdu-index table (shared: do not modify)."""
-    return _read_once(collection.hdu_index_path, _read_hdu_index_header)
+    return read_when_changed(collection.hdu_index_path, _read_hdu_index_header)
 
 
 def obs_index_table(collection):
     """The collection's obs-index table HDU (data loaded; shared: do not modify), or None without
     an obs-index."""
     path = collection.obs_index_path
-    return _read_once(path, _read_obs_index) if path else None
-
-
-_indexes = {}  # (reader, path) -> (mtime_ns, what it read)
-_lock = threading.Lock()
-
-
-def _read_once(path, read):
-    """read(path), read again only when the file changes: every bundle and package needs the
-    index headers and rows, and the obs-index of a large collection takes ~0.1 s to read."""
-    mtime = os.stat(path).st_mtime_ns
-    with _lock:
-        cached = _indexes.get((read, path))
-    if cached is None or cached[0] != mtime:
-        cached = (mtime, read(path))
-        with _lock:
-            _indexes[(read, path)] = cached
-    return cached[1]
+    # Every bundle and package needs it; the obs-index of a large collection takes ~0.1 s to read.
+    return read_when_changed(path, _read_obs_index) if path else None
 
 
 def _read_hdu_index_header(path):

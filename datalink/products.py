@@ -15,9 +15,7 @@ from astropy.io import fits
 from astropy.table import Table, vstack
 
 from . import tarstream
-from .observation import IRF_TYPES
-
-EVENT_LIST_TYPES = ("events", "gti", "pointing")  # what the #this file holds, in this order
+from .observation import EVENT_LIST_TYPES, IRF_TYPES  # what #this holds, in this order; the IRFs
 
 # Keywords astropy writes itself from the table structure; everything else of a source header is
 # copied when a table is rebuilt (the index tables).

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from ingest.file_cache import read_when_changed
+
 DATA_RIGHTS = ("public", "proprietary", "secure")
 # etc/site.yaml's server: block when it leaves something out (why these values: that file)
 SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15}
@@ -260,10 +262,21 @@ def installed_collections_path(root_dir):
     return os.path.join(root_dir, "etc", "collections.yaml")
 
 
+def load_installed_collections(root_dir):
+    """{name: CollectionConfig} of what an instance publishes (data_dir as the instance reads
+    it), read again only when the file changes (every DataLink request asks for it)."""
+    return read_when_changed(installed_collections_path(root_dir), _load_installed)
+
+
+def _load_installed(path):
+    # Paths in it are absolute already; relative ones would be the instance root's.
+    return load_collections(path, os.path.dirname(os.path.dirname(path)))
+
+
 def installed_collection(root_dir, schema):
     """The collection an instance publishes in schema (data_dir as the instance reads it)."""
     path = installed_collections_path(root_dir)
-    collection = collection_with_schema(load_collections(path, root_dir), schema)
+    collection = collection_with_schema(load_installed_collections(root_dir), schema)
     if collection is None:
         raise ConfigError(path, "collections", f"no collection has schema {schema!r}")
     return collection

@@ -184,9 +184,9 @@ def _check_bytes(hdulist, path):
     """astropy reads a truncated file without complaint, returning the HDUs it found so far (even with
     partial data), and replaces header bytes outside ASCII by '?': check that the file holds everything
     its headers announce, nothing but a partial HDU after that, and headers of printable ASCII only."""
-    # The offsets fileinfo() gives, without fileinfo(): it formats every card, and fails on the very
-    # cards this check is looking for.
-    offsets = [(hdu._header_offset, hdu._data_offset) for hdu in hdulist]
+    # Each HDU's own fileinfo(), not HDUList.fileinfo(): that one formats every card, and fails on the
+    # very cards this check is looking for.
+    offsets = [(info["hdrLoc"], info["datLoc"]) for info in (hdu.fileinfo() for hdu in hdulist)]
     headers, size = _read_ranges(path, offsets)
     for index, raw in enumerate(headers):
         _check_header_bytes(raw, path, hdulist, index)

@@ -24,9 +24,8 @@ from .payload import event_list_kbytes
 from .site import site_columns
 from .times import check_intervals, read_time_reference, utc_mjd
 from .tmoc import gti_tmoc
-from .values import as_float, as_int, as_str, parse_datetime, plain
+from .values import as_float, as_int, as_str, parse_datetime, plain, shown
 
-HC_EV_M = 1.239841984332e-6  # h c in eV m: wavelength = HC_EV_M / energy
 IRF_TYPES = ("aeff", "edisp", "psf", "bkg", "rad_max")
 EVENT_LIST_TYPES = ("events", "gti", "pointing")  # what the #this event-list file holds
 
@@ -130,7 +129,7 @@ def _check_obs_id(events, obs_id):
     except ValueError:
         same = False
     if not same:
-        raise events.error(f"{header_obs_id!r} in the header, {obs_id} in the hdu-index", "OBS_ID")
+        raise events.error(f"{shown(header_obs_id)} in the header, {obs_id} in the hdu-index", "OBS_ID")
 
 
 def _check_event_count(events):
@@ -147,7 +146,7 @@ def _note_duplicate_keywords(hdus, notes):
         counts = collections.Counter(key for key in hdu.header.keys() if key not in ("", "COMMENT", "HISTORY"))
         for key, count in counts.items():
             if count > 1:
-                notes.append(hdu.error(f"written {count} times: the first value, {hdu.optional(key)!r}, is used",
+                notes.append(hdu.error(f"written {count} times: the first value, {shown(hdu.optional(key))}, is used",
                                        key))
 
 
@@ -237,9 +236,9 @@ def _check_pointing(events, obs_index_row, gadf, mode):
                                key)
         value = gadf[column]
         if value is None or not math.isfinite(value):
-            raise source.error(f"{raw!r} is not a finite number", key)
+            raise source.error(f"{shown(raw)} is not a finite number", key)
         if not low <= value <= high:
-            raise source.error(f"{value!r} is outside [{low:g}, {high:g}]", key)
+            raise source.error(f"{shown(value)} is outside [{low:g}, {high:g}]", key)
 
 
 # ---- time
@@ -340,12 +339,18 @@ def _energy_columns(events, irf_summary, obs_index_row):
     event_count = as_int(obs_index_row.get("EVENT_COUNT"))
     return {
         "energy_min": energy_min, "energy_max": energy_max,
-        "em_min": HC_EV_M / energy_max if energy_max else None,
-        "em_max": HC_EV_M / energy_min if energy_min else None,
+        "em_min": _wavelength(energy_max), "em_max": _wavelength(energy_min),
         "em_ucd": "em.energy", "em_unit": unit,
         "em_res_power": irf_summary.em_res_power,
         "ev_xel": ev_xel, "event_count": ev_xel if event_count is None else event_count,
     }
+
+
+def _wavelength(energy_ev):
+    """ObsCore's em_min/em_max are wavelengths (m) of the photon energies (eV), or None."""
+    if not energy_ev:
+        return None
+    return float((energy_ev * u.eV).to_value(u.m, equivalencies=u.spectral()))
 
 
 def _check_energies(events, energies):
@@ -354,7 +359,7 @@ def _check_energies(events, energies):
     bad = np.nonzero(~(np.isfinite(energies) & (energies > 0)))[0]
     if len(bad):
         raise events.error(f"{len(bad)} of {len(energies)} events have no positive energy (row {bad[0] + 1}: "
-                           f"{energies[bad[0]]!r})", "ENERGY")
+                           f"{shown(energies[bad[0]])})", "ENERGY")
 
 
 # ---- space
@@ -514,5 +519,5 @@ def _typed(value, column, events):
     else:
         converted = plain(value)
     if converted is None:
-        raise events.error(f"{value!r} is not a valid {kind}", column.name)
+        raise events.error(f"{shown(value)} is not a valid {kind}", column.name)
     return converted

@@ -14,7 +14,7 @@ from astropy.time import Time
 from astropy.utils.iers import IERSStaleWarning
 from erfa import ErfaWarning
 
-from .values import as_float
+from .values import as_float, shown
 
 # FITS TIMESYS values astropy knows as time scales (the FITS time paper's TIMESYS list, minus GPS/LOCAL).
 TIME_SCALES = {"tt", "tai", "utc", "ut1", "tcg", "tcb", "tdb"}
@@ -64,7 +64,7 @@ def read_time_reference(hdu):
         mjdrefi, mjdreff = float(np.floor(mjdref)), mjdref - float(np.floor(mjdref))
     timesys = str(hdu.mandatory("TIMESYS"))
     if timesys.lower() not in TIME_SCALES:
-        raise hdu.error(f"time scale {timesys!r} is not one of {sorted(TIME_SCALES)}", "TIMESYS")
+        raise hdu.error(f"time scale {shown(timesys)} is not one of {sorted(TIME_SCALES)}", "TIMESYS")
     timeunit = str(hdu.optional("TIMEUNIT", "s"))
     try:
         u.Unit(timeunit).to(u.s)
@@ -91,20 +91,20 @@ def check_intervals(hdu, starts, stops, reference, keys=("START", "STOP"), rows=
     backwards = np.nonzero(starts > stops)[0]
     if len(backwards):
         i = backwards[0]
-        raise hdu.error(f"{where(i)}{keys[0]} {starts[i]!r} is after {keys[1]} {stops[i]!r}", keys[0])
+        raise hdu.error(f"{where(i)}{keys[0]} {shown(starts[i])} is after {keys[1]} {shown(stops[i])}", keys[0])
     for values, key in ((starts, keys[0]), (stops, keys[1])):
         mjd = reference.approximate_mjd(values)
         outside = np.nonzero((mjd < EARLIEST_MJD) | (mjd >= LATEST_MJD))[0]
         if len(outside):
             i = outside[0]
-            raise hdu.error(f"{where(i)}{values[i]!r} {reference.timeunit} after MJDREF is MJD {mjd[i]:.1f}, "
+            raise hdu.error(f"{where(i)}{shown(values[i])} {reference.timeunit} after MJDREF is MJD {mjd[i]:.1f}, "
                             f"outside 1960-2100", key)
 
 
 def _number(hdu, key):
     value = as_float(hdu.mandatory(key))
     if value is None or not np.isfinite(value):
-        raise hdu.error(f"{hdu.optional(key)!r} is not a finite number", key)
+        raise hdu.error(f"{shown(hdu.optional(key))} is not a finite number", key)
     return value
 
 

@@ -7,6 +7,16 @@ import unicodedata
 import numpy as np
 
 
+def shown(value):
+    """A value read from a file as a message shows it: repr() of Python values, numbers as numpy 1
+    printed them (numpy 2's repr of a scalar is np.float32(nan), not nan)."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return str(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def plain(value):
     """A FITS value as int, float, str, bool or None: no numpy scalars, no padding, no NaN.
 
