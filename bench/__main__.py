@@ -66,10 +66,8 @@ def run(args):
     rows, context = [], {}
     try:
         # The one-off set-up of a new instance (dachs init, ivoa.obscore) is not ingest time.
-        os.makedirs(bench.instance.root, exist_ok=True)
-        bench.instance.write_config()
-        bench.instance.write_rds()
-        bench.instance.init_database()
+        bench.instance.configure()
+        context["dachs"] = bench.instance.features()["dachs"]
         say(f"ingest of {n} observations, then re-runs")
         rows += guarded("ingest", lambda: ingest.run(bench, n, p["ingest_runs"])[0])
         cut = discovery.energy_cut(bench)

@@ -91,8 +91,7 @@ class BenchArchive:
         return self.instance.prepare(["synth"])
 
     def start(self):
-        os.makedirs(self.instance.root, exist_ok=True)
-        self.instance.write_config()  # gavo.rc carries this run's port
+        self.instance.dachs_config.write()  # gavo.rc carries this run's port
         self.proc = self.instance.start()
         return self.proc
 
@@ -105,17 +104,19 @@ class BenchArchive:
         self.stop()
         self.instance.destroy()
 
-    def psql(self, sql):
-        return self.instance.psql(sql)
+    def sql(self, statement, params=None):
+        """The rows of an SQL statement (several, separated by ;, may be given) in the bench
+        database."""
+        return self.instance.db.query(statement, params)
 
     def count(self):
-        return int(self.psql(f"SELECT count(*) FROM {TABLE}"))
+        return self.instance.db.value(f"SELECT count(*) FROM {TABLE}")
 
     def original_ids(self, limit):
         """obs_publisher_did of the first `limit` ingested observations (those with files)."""
-        out = self.psql(f"SELECT obs_publisher_did FROM {TABLE} WHERE obs_id::bigint < {OBS_ID_STRIDE}"
-                        f" ORDER BY obs_id::bigint LIMIT {int(limit)}")
-        return out.splitlines()
+        return [row[0] for row in self.sql(
+            f"SELECT obs_publisher_did FROM {TABLE} WHERE obs_id::bigint < %s"
+            " ORDER BY obs_id::bigint LIMIT %s", (OBS_ID_STRIDE, int(limit)))]
 
     def grow(self, target):
         """Copies the ingested rows in SQL until the table holds `target` rows (see the module
@@ -133,20 +134,20 @@ class BenchArchive:
         hour for 10^6, and no benchmark query uses it (the cone is on s_ra/s_dec, q3c). The
         names of the indexes left out are in self.skipped_indexes, and BENCHMARKS.md says so.
         """
-        base = int(self.psql(f"SELECT count(*) FROM {TABLE} WHERE obs_id::bigint < {OBS_ID_STRIDE}"))
+        base = self.instance.db.value(f"SELECT count(*) FROM {TABLE} WHERE obs_id::bigint < %s",
+                                      (OBS_ID_STRIDE,))
         current = self.count()
         if current >= target:
             return
-        columns = self.psql(f"SELECT column_name FROM information_schema.columns WHERE"
-                            f" table_schema='{SCHEMA}' AND table_name='obs' ORDER BY ordinal_position"
-                            ).splitlines()
-        indexes = [line.split("|", 1) for line in self.psql(
-            f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname='{SCHEMA}'"
-            f" AND tablename='obs' AND indexname <> 'obs_pkey'").splitlines()]
+        columns = [row[0] for row in self.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema=%s"
+            " AND table_name='obs' ORDER BY ordinal_position", (SCHEMA,))]
+        indexes = self.sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname=%s"
+                           " AND tablename='obs' AND indexname <> 'obs_pkey'", (SCHEMA,))
         first_copy = -(-current // base)  # copies 1, 2, ... (0 is the ingested rows)
         copies = -(-(target - current) // base)
         k = "k.k"
-        self.psql(";\n".join(
+        self.sql(";\n".join(
             [f"ALTER TABLE {TABLE} DISABLE TRIGGER USER"]
             + [f'DROP INDEX {SCHEMA}."{name}"' for name, _ in indexes]
             + [f"INSERT INTO {TABLE} ({', '.join(columns)}) SELECT "
@@ -158,7 +159,7 @@ class BenchArchive:
             + [definition for name, definition in indexes if name not in SKIPPED_INDEXES]
             + [f"ALTER TABLE {TABLE} ENABLE TRIGGER USER"]))
         self.skipped_indexes = sorted(SKIPPED_INDEXES & {name for name, _ in indexes})
-        self.psql(f"ANALYZE {TABLE}")
+        self.sql(f"ANALYZE {TABLE}")
 
 
 def _copy_expression(column, k):

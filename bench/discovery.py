@@ -8,7 +8,7 @@ plan).
 
 Service: an HTTP POST to /tap/sync (plain requests, the whole VOTable read; pyvo's parsing would
 add client time that is not the service's). Baseline: the very SQL statement DaCHS sends to
-PostgreSQL for that ADQL (bench/translate.py asks DaCHS's own translator), run with psycopg2 and
+PostgreSQL for that ADQL (dachs_ext/sql_translation.py asks DaCHS's own translator), run with psycopg2 and
 every row fetched. Ratio: TAP p50 / SQL p50 (target <= 3). Growth: TAP p50 at the largest size /
 at the smallest (target <= 2). The absolute TAP p95 is compared with the explorer's 5 s timeout.
 """
@@ -51,14 +51,15 @@ def queries(energy_cut):
 
 
 def energy_cut(archive):
-    return float(archive.psql("SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY energy_max)"
-                              " FROM synth.obs"))
+    return float(archive.instance.db.value(
+        "SELECT percentile_disc(0.99) WITHIN GROUP (ORDER BY energy_max) FROM synth.obs"))
 
 
 def translate(archive, adql_queries):
-    """The SQL DaCHS runs for each ADQL query (bench/translate.py, under Debian's Python)."""
+    """The SQL DaCHS runs for each ADQL query (dachs_ext/sql_translation.py, under Debian's
+    Python)."""
     inst = archive.instance
-    out = subprocess.run(["/usr/bin/python3", "-m", "bench.translate"], env=inst.env(),
+    out = subprocess.run(["/usr/bin/python3", "-m", "dachs_ext.sql_translation"], env=inst.env(),
                          input=json.dumps([list(adql_queries), MAXREC]), capture_output=True,
                          text=True, check=True, cwd=inst.env()["PYTHONPATH"])
     return json.loads(out.stdout)

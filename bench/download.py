@@ -14,7 +14,7 @@ Ratio: bundle MB/s / tar MB/s (target >= 0.5). The bundle of a single observatio
 the fixed cost of a bundle request, which small observations cannot amortise.
 
 The client is requests, as pyvo uses it: it asks for gzip, which the bundle service does not
-apply (datalink/bundle_service.py); the bytes counted are the tar's.
+apply (dachs_ext/bundle_core.py); the bytes counted are the tar's.
 
 Memory: VmRSS of the server process that streams (/proc/<pid>/status), sampled every 20 ms while the largest
 bundle the service allows (1000 observations) is streamed; reported as the peak and its growth

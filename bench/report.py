@@ -4,7 +4,6 @@ import datetime
 import math
 import os
 import platform
-import subprocess
 
 
 def fmt(value):
@@ -46,7 +45,7 @@ def text_table(rows):
     return "\n".join(out)
 
 
-def machine():
+def machine(dachs_version):
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
@@ -55,12 +54,13 @@ def machine():
         pass
     with open("/proc/meminfo") as f:
         mem_kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
-    pg = subprocess.run(["psql", "-X", "-At", "-d", "postgres", "-c", "SHOW server_version"],
-                        capture_output=True, text=True).stdout.strip()
+    from instance.database import Database
+
+    pg = Database("postgres").value("SHOW server_version")
     load = os.getloadavg()
     return (f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 ** 2:.0f} GB RAM, "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"PostgreSQL {pg}, DaCHS 2.7; load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
+            f"PostgreSQL {pg}, DaCHS {dachs_version}; load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
             " (shared machine)")
 
 
@@ -75,7 +75,7 @@ def write(path, rows, context):
         " Do not edit: run it again. What each benchmark measures, and why the missed targets are",
         " missed, is in README.md (Performance) and in the docstrings of `bench/`.",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine(context['dachs'])}.",
         "",
         "Every ratio compares the service with a baseline measured in the same run: values are"
         " medians of repeated runs, the spread is the interquartile range over the median.",
@@ -91,7 +91,7 @@ def write(path, rows, context):
         "",
         "## Query plans at the largest size",
         "",
-        "The SQL is DaCHS's own translation of the ADQL (`bench/translate.py`), run with"
+        "The SQL is DaCHS's own translation of the ADQL (`dachs_ext/sql_translation.py`), run with"
         " `EXPLAIN (ANALYZE)` directly in PostgreSQL on `ivoa.obscore` (the view).",
         "",
     ]

@@ -22,16 +22,16 @@ def is_released(data_rights, release_date, now=None):
     return release_date is not None and release_date <= now
 
 
-def verdict(data_rights, release_date, owner, user, password, is_member, now=None):
-    """ALLOWED, AUTHENTICATE or FORBIDDEN for a request with (user, password).
+def verdict(data_rights, release_date, owner, user, is_member, now=None):
+    """ALLOWED, AUTHENTICATE or FORBIDDEN for a request by user (None: anonymous).
 
-    is_member(user, password, group) checks credentials and membership (DaCHS's
-    creds.hasCredentials on the server).
+    is_member(group) tells whether the request's credentials are valid and a member's of group
+    (on the server: DaCHS's credentials, dachs_ext/compat.request_credentials).
     """
     if is_released(data_rights, release_date, now):
         return ALLOWED
     if not owner:
         return FORBIDDEN
-    if user and is_member(user, password, owner):
+    if user and is_member(owner):
         return ALLOWED
     return AUTHENTICATE

@@ -1,25 +1,33 @@
 """Command line of an instance:
 
-    python3 -m instance NAME prepare|serve|ingest|drop|destroy|rds [options]
+    python3 -m instance serve|prepare|ingest|drop|rds|destroy [--instance NAME] [options]
 
+serve: prepare, then run the server in the foreground until Ctrl-C (what `make serve` does);
 prepare: configure, init the database and publish every collection (incrementally; idempotent);
-serve: prepare, then run the server in the foreground; ingest: publish the named collections
-(default: all) and exit 1 if any observation was rejected; drop: withdraw a whole collection;
-destroy: drop the instance's database, roles and files; rds: only render the RDs.
+ingest: publish the named collections (default: all) and exit 1 if any observation was rejected;
+drop: withdraw a whole collection; rds: only render the RDs and DaCHS's configuration;
+destroy: drop the instance's database, roles and files.
+
+The instance is "serve" (var/serve, database heobs_serve) unless --instance names another.
 """
 
 import argparse
 import sys
 
-from instance import Instance
+from instance import DachsError, DatabaseError, Instance
+from instance.publication import PublicationError
+
+DEFAULT_INSTANCE = "serve"
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m instance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", help="instance name: its files go to var/NAME, its database"
-                        " is heobs_NAME")
-    parser.add_argument("action", choices=["prepare", "serve", "ingest", "drop", "destroy", "rds"])
+    parser.add_argument("action", choices=["serve", "prepare", "ingest", "drop", "rds",
+                                           "destroy"])
+    parser.add_argument("--instance", default=DEFAULT_INSTANCE, metavar="NAME",
+                        help="its files go to var/NAME, its database is heobs_NAME"
+                        f" (default: {DEFAULT_INSTANCE})")
     parser.add_argument("--port", type=int, default=None,
                         help="port to serve on (default: etc/site.yaml)")
     parser.add_argument("--data", default=None,
@@ -31,22 +39,25 @@ def main():
                         help="ingest/drop: this collection (repeatable; ingest default: all)")
     parser.add_argument("--strict", action="store_true",
                         help="ingest: publish nothing of a collection if any observation is bad")
-    args = parser.parse_args()
-    inst = Instance(args.name, port=args.port, data_dir=args.data,
+    return parser.parse_args(argv)
+
+
+def run(args):
+    inst = Instance(args.instance, port=args.port, data_dir=args.data,
                     collections_file=args.collections)
     unknown = [n for n in args.collection or [] if n not in inst.collections]
     if unknown:
-        sys.exit(f"No collection {', '.join(unknown)} in etc/collections.yaml"
+        sys.exit(f"No collection {', '.join(unknown)} in {inst.collections_file}"
                  f" (there are: {', '.join(inst.collections)})")
     if args.action == "destroy":
         inst.destroy()
     elif args.action == "rds":
-        inst.write_config()
-        inst.write_rds()
+        inst.dachs_config.write()
+        inst.rds.write_all()
     elif args.action == "drop":
         if not args.collection:
             sys.exit("drop needs --collection NAME")
-        inst.write_config()
+        inst.dachs_config.write()
         for name in args.collection:
             inst.drop_collection(name)
     else:
@@ -55,6 +66,13 @@ def main():
         if args.action == "serve":
             inst.serve_foreground()
         sys.exit(0 if all(s.ok for s in summaries.values()) else 1)
+
+
+def main(argv=None):
+    try:
+        run(parse_args(argv))
+    except (DachsError, DatabaseError, PublicationError) as exc:
+        sys.exit(f"[instance] {exc}")
 
 
 if __name__ == "__main__":

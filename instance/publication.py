@@ -8,7 +8,7 @@ A run:
    means unchanged and the observation is not read at all;
 3. reads the new and changed observations (with progress), rejecting the bad ones with the
    ingest's message (file, HDU, keyword, what is wrong);
-4. stages the good rows in a file and has DaCHS import them (`dachs imp`; the data element is
+4. stages the good rows (ingest/staging.py) and has DaCHS import them (`dachs imp`; the data element is
    `updating`, the table's primary key overwrites changed rows): one transaction, so a failure
    leaves every published row as it was, and ivoa.obscore never loses the collection;
 5. withdraws the observations gone from the hdu-index (one DELETE);
@@ -20,12 +20,14 @@ In strict mode nothing is written if any observation is rejected.
 import hashlib
 import multiprocessing
 import os
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
 
+from psycopg2 import sql
+
 from ingest import collection as ingest_collection
+from ingest import staging
 from ingest.columns import collection_column_names
 from ingest.progress import Progress
 from ingest.report import Summary
@@ -157,15 +159,12 @@ class Publisher:
         self.inst = inst
         self.stream = stream or sys.stderr
 
-    def staging_path(self, collection):
-        return os.path.join(self.inst.root, "state", "staging", f"{collection.schema}.pickle")
-
     def published_fingerprints(self, collection):
-        if not self.inst.table_exists(f"{collection.schema}.obs"):
+        if not self.inst.published([collection]):
             return {}
-        out = self.inst.psql(f"SELECT obs_id, coalesce(source_fingerprint, '')"
-                             f" FROM {collection.schema}.obs")
-        return dict(line.split("|", 1) for line in out.splitlines() if line)
+        return dict(self.inst.db.query(
+            sql.SQL("SELECT obs_id, coalesce(source_fingerprint, '') FROM {}").format(
+                sql.Identifier(collection.schema, "obs"))))
 
     def publish(self, collection, strict=False):
         """Brings the collection's rows in line with its files; returns the Summary."""
@@ -197,15 +196,12 @@ class Publisher:
         return summary
 
     def _import(self, collection, rows):
-        """One `dachs imp` of the staged rows (rd/gadf_grammar.py reads them)."""
+        """One `dachs imp` of the staged rows (dachs_ext/grammar.py reads them)."""
         names = collection_column_names() + ["source_fingerprint"]
-        path = self.staging_path(collection)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            pickle.dump([{name: row.get(name) for name in names} for row in rows], f)
+        path = staging.staging_path(self.inst.root, collection.schema)
+        staging.write_rows(path, [{name: row.get(name) for name in names} for row in rows])
         try:
-            result = self.inst.dachs("imp", self.inst.collection_rd_id(collection), check=False,
-                                     capture_output=True, text=True)
+            result = self.inst.dachs("imp", self.inst.rds.rd_id(collection), check=False)
         finally:
             os.unlink(path)
         if result.returncode != 0:
@@ -213,8 +209,8 @@ class Publisher:
                                    f" changed.\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def _withdraw(self, collection, obs_ids):
-        listed = ", ".join("'" + obs_id.replace("'", "''") + "'" for obs_id in obs_ids)
-        self.inst.psql(f"DELETE FROM {collection.schema}.obs WHERE obs_id IN ({listed})")
+        self.inst.db.query(sql.SQL("DELETE FROM {} WHERE obs_id = ANY(%s)").format(
+            sql.Identifier(collection.schema, "obs")), (list(obs_ids),))
         for obs_id in obs_ids:
             self._say(f"{collection.name}: withdrew observation {obs_id} (no longer in the"
                       f" hdu-index)")
@@ -226,10 +222,4 @@ class Publisher:
 
 class PublicationError(Exception):
     """DaCHS could not import what was staged (nothing was changed)."""
-
-
-def read_staged(path):
-    """The rows a Publisher staged (for the DaCHS grammar)."""
-    with open(path, "rb") as f:
-        return pickle.load(f)
 

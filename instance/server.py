@@ -17,8 +17,11 @@ import subprocess
 import time
 import urllib.request
 
-DACHS = "/usr/bin/dachs"
-NGINX = "/usr/sbin/nginx"
+from instance.dachs_config import dachs_command
+
+# A process is ready when TAP answers and it has loaded the bundle service's RD, whose DaCHS
+# modules install the compat hooks (dachs_ext/compat.py) in the process.
+READY_PATHS = ("/tap/availability", "/bundle/q/dl/availability")
 # More processes than this would mostly add PostgreSQL connections (each DaCHS process keeps
 # pools of up to 20 per profile; PostgreSQL allows 100 by default) and memory, not speed.
 MAX_AUTO_PROCESSES = 4
@@ -69,6 +72,8 @@ http {{
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $http_host;
+    # DaCHS's own Server header (its software identification, which validators look for).
+    proxy_pass_header Server;
     # Bundles are streamed as they are made, and UWS WAIT polls and long sync queries take time:
     # no buffering, generous timeouts.
     proxy_buffering off;
@@ -120,16 +125,23 @@ class Servers:
         return self.processes[0].returncode
 
 
+def nginx_command():
+    path = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    if not path:
+        raise RuntimeError("nginx is not installed (bin/setup-system installs nginx-light)")
+    return path
+
+
 def start_processes(instance, count, logfile):
     """Starts count DaCHS processes (behind nginx if count > 1); returns Servers."""
     env = instance.env()
     if count == 1:
-        proc = _spawn([DACHS, "serve", "start", "--foreground"], env, logfile, None)
+        proc = _spawn([dachs_command(), "serve", "start", "--foreground"], env, logfile, None)
         return Servers([proc], [proc])
     directory = os.path.join(instance.root, "server")
     shutil.rmtree(os.path.join(directory, "nginx-temp"), ignore_errors=True)
     os.makedirs(os.path.join(directory, "nginx-temp"), exist_ok=True)
-    with open(instance.settings_file, encoding="utf-8") as f:
+    with open(instance.dachs_config.settings_file, encoding="utf-8") as f:
         settings = f.read()
     ports = [free_port() for _ in range(count)]
     processes = []
@@ -148,7 +160,7 @@ def _start_group(instance, env, logfile, directory, settings, ports, processes):
         rc = os.path.join(directory, f"gavo-{number}.rc")
         with open(rc, "w", encoding="utf-8") as f:
             f.write(worker_settings(settings, port))
-        processes.append(_spawn([DACHS, "serve", "start", "--foreground"],
+        processes.append(_spawn([dachs_command(), "serve", "start", "--foreground"],
                                 dict(env, GAVOSETTINGS=rc), logfile, group))
         group = processes[0].pid
     # nginx takes a backend that refuses a connection out of service for a while: start it only
@@ -157,7 +169,7 @@ def _start_group(instance, env, logfile, directory, settings, ports, processes):
     conf = os.path.join(directory, "nginx.conf")
     with open(conf, "w", encoding="utf-8") as f:
         f.write(nginx_conf(instance.root, instance.site.bind_address, instance.port, ports))
-    nginx = _spawn([NGINX, "-c", conf, "-g", "daemon off;"], env, logfile, group)
+    nginx = _spawn([nginx_command(), "-c", conf, "-g", "daemon off;"], env, logfile, group)
     return Servers(processes + [nginx], processes)
 
 
@@ -167,16 +179,20 @@ def _wait_for_backends(ports, processes, timeout=90):
     while waiting and time.monotonic() < deadline:
         if any(p.poll() is not None for p in processes):
             return  # the caller sees it stopped and says so
-        waiting = [port for port in waiting if not _answers(port)]
+        waiting = [port for port in waiting if not answers(port)]
         time.sleep(0.3)
 
 
-def _answers(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/tap/availability", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+def answers(port):
+    """True if the DaCHS process (or nginx) on port is ready (READY_PATHS answer)."""
+    for path in READY_PATHS:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                if r.status != 200:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def _spawn(argv, env, logfile, group):

@@ -12,7 +12,11 @@ from xml.sax.saxutils import quoteattr, escape
 import schemas
 
 RD_DIR = os.path.dirname(os.path.abspath(__file__))
-GRAMMAR_MODULE = os.path.join(RD_DIR, "gadf_grammar")
+# The modules DaCHS loads (by path) from the RDs: the DaCHS wing (dachs_ext/).
+DACHS_EXT_DIR = os.path.join(os.path.dirname(RD_DIR), "dachs_ext")
+GRAMMAR_MODULE = os.path.join(DACHS_EXT_DIR, "grammar")
+DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
+BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
 HEA_RD_ID = "ivoa_hea/q"
 # Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
 CREATION_DATE = "2026-11-21T00:00:00"
@@ -75,13 +79,13 @@ def _mixin_pars(collection, columns):
     return "\n".join(pars)
 
 
-# ---- DataLink (datalink/; begin) ------------------------------------------------------------
-DATALINK_CORE_MODULE = os.path.join(os.path.dirname(RD_DIR), "datalink", "core")
-
-
-def render_datalink(collection):
-    """The DataLink service of a collection (rd/datalink.rd.in), for the ${services} slot."""
+# ---- DataLink (datalink/, dachs_ext/; begin) -------------------------------------------------
+def render_datalink(collection, native_content_qualifier=True):
+    """The DataLink service of a collection (rd/datalink.rd.in), for the ${services} slot; for a
+    DaCHS without content_qualifier (2.7), with the links table of rd/dlresponse.rd.in."""
     return _template("datalink.rd.in").substitute(
+        response_table="" if native_content_qualifier else _template(
+            "dlresponse.rd.in").template + "\n",
         obs_collection=escape(collection.obs_collection),
         title=escape(collection.title or collection.obs_collection),
         # dachs val wants a shortName of at most 16 characters
@@ -89,7 +93,6 @@ def render_datalink(collection):
         core_module=escape(DATALINK_CORE_MODULE),
     )
 BUNDLE_RD_ID = "bundle/q"
-BUNDLE_CORE_MODULE = os.path.join(os.path.dirname(RD_DIR), "datalink", "bundle_service")
 
 
 def render_bundle_rd(resdir):
@@ -153,16 +156,18 @@ def render_search_rd(collections, resdir):
 # ---- Web search form (end) -------------------------------------------------------------------
 
 
-def render_services(collection):
+def render_services(collection, native_content_qualifier=True):
     """Every service of a collection, for the ${services} slot of rd/collection.rd.in."""
-    return render_datalink(collection) + render_cone(collection)
+    return render_datalink(collection, native_content_qualifier) + render_cone(collection)
 
 
-def render_collection_rd(collection, staging_path, resdir, services=None, coverage=None):
+def render_collection_rd(collection, staging_path, resdir, services=None, coverage=None,
+                         native_content_qualifier=True):
     """The collection's RD; its import reads the rows instance/publication.py stages in
-    staging_path. coverage: see render_coverage (none before the first ingest)."""
+    staging_path (ingest/staging.py). coverage: see render_coverage (none before the first
+    ingest). native_content_qualifier: whether DaCHS's DataLink has content_qualifier (2.8+)."""
     if services is None:
-        services = render_services(collection)
+        services = render_services(collection, native_content_qualifier)
     columns, mixin_pars = _collection_table(collection)
     return _template("collection.rd.in").substitute(
         schema=collection.schema,
@@ -188,7 +193,7 @@ def render_collection_rd(collection, staging_path, resdir, services=None, covera
 # ---------------------------------------------------------------- registry coverage
 def render_coverage(coverage):
     """The <coverage> element of a collection RD from the values instance/ computes from the
-    published table after an ingest (instance.Instance.collection_coverage): {"spatial": an
+    published table after an ingest (instance/registry.py): {"spatial": an
     ASCII MOC, "temporal": [MJD min, MJD max], "spectral": [J min, J max]} (DaCHS 2.7 wants the
     spectral coverage as photon energies in Joules). Empty without coverage."""
     if not coverage:

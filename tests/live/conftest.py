@@ -13,6 +13,7 @@ import yaml
 from instance import PROJECT_ROOT, Instance, stop_process
 
 from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, RELEASE_DATE
+from versions import version_tuple
 
 
 def collections_file(directory, data_dirs):
@@ -46,7 +47,7 @@ CORPUS_COLLECTION = {
 
 def add_users(inst):
     for user, password in (MEMBER, OUTSIDER):
-        inst.dachs("admin", "adduser", user, password, capture_output=True)
+        inst.dachs("admin", "adduser", user, password)
     inst.dachs("admin", "addtogroup", MEMBER[0], OWNER_GROUP)
 
 
@@ -60,6 +61,11 @@ class Service:
     def __init__(self, inst, servers):
         # pids: the DaCHS server processes (several behind nginx: instance/server.py)
         self.instance, self.servers, self.pids = inst, servers, servers.dachs_pids
+        # What differs between DaCHS versions is asserted per version (README, "DaCHS versions").
+        self.dachs_version = version_tuple(inst.features()["dachs"])
+        # The DataLink version DaCHS declares: 1.0 in DaCHS 2.7, 1.1 since 2.8.
+        self.datalink_standard = "ivo://ivoa.net/std/DataLink#links-1." + (
+            "0" if self.dachs_version < (2, 8) else "1")
         self.collections_file = inst.collections_file
         self.url = inst.server_url
         self.tap_url = f"{self.url}/tap"

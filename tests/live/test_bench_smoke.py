@@ -61,7 +61,7 @@ def test_report_is_written(smoke):
 
 
 def test_instance_is_removed(smoke):
-    from instance import PROJECT_ROOT, psql
+    from instance import PROJECT_ROOT, Database
     _, _, name = smoke
     assert not os.path.exists(os.path.join(PROJECT_ROOT, "var", name))
-    assert not psql(f"SELECT 1 FROM pg_database WHERE datname='heobs_{name}'")
+    assert not Database(f"heobs_{name}").exists()

@@ -1,7 +1,8 @@
 """Errors are VO errors: every malformed TAP or cone-search request gets a VOTable that says
 ERROR and what is wrong -- never an HTTP 500, an HTML page or a Python traceback.
 
-Each case is one request and a pattern its message must match (case-insensitive).  TAP errors
+Each case is one request and a pattern its message must match (case-insensitive; pyparsing
+quotes the expected token in DaCHS 2.7, "SELECT", and not in 2.11).  TAP errors
 are DALI's: <INFO name="QUERY_STATUS" value="ERROR">message</INFO>.  SCS 1.03 (which DaCHS 2.7
 follows) puts the message in <INFO name="Error" value="message"/>; pyvo and TOPCAT read both.
 """
@@ -16,7 +17,7 @@ VOT = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 
 # (name, TAP parameters (None removes a default), pattern of the message)
 TAP_CASES = [
-    ("syntax error", {"QUERY": "SELEC * FROM ivoa.obscore"}, r'parse your query.*Expected "SELECT"'),
+    ("syntax error", {"QUERY": "SELEC * FROM ivoa.obscore"}, r'parse your query.*Expected "?SELECT"?'),
     ("unknown table", {"QUERY": "SELECT * FROM ivoa.nope"}, r"table 'ivoa\.nope'"),
     ("unknown schema", {"QUERY": "SELECT * FROM nope.obs"}, r"table 'nope\.obs'"),
     ("unknown TAP_SCHEMA table", {"QUERY": "SELECT * FROM TAP_SCHEMA.nope"}, r"tap_schema\.nope"),
@@ -26,7 +27,7 @@ TAP_CASES = [
     ("unknown function", {"QUERY": "SELECT ivo_nope(s_ra) FROM ivoa.obscore"},
      r"no such function: ivo_nope"),
     ("not ADQL function syntax", {"QUERY": "SELECT foo(s_ra) FROM ivoa.obscore"},
-     r'parse your query.*Expected "FROM"'),
+     r'parse your query.*Expected "?FROM"?'),
     ("empty query", {"QUERY": ""}, r"query.*missing"),
     ("no query", {"QUERY": None}, r"query.*missing"),
     ("no LANG", {"LANG": None}, r"lang.*missing"),
@@ -47,7 +48,7 @@ TAP_CASES = [
      r'invalid input syntax for type double precision: "abc"'),
     ("POINT with one coordinate", {"QUERY": "SELECT * FROM ivoa.obscore WHERE"
                                    " 1=CONTAINS(POINT('ICRS', s_ra), CIRCLE('ICRS', 1, 2, 3))"},
-     r'parse your query.*Expected ","'),
+     r'parse your query.*Expected "?,"?'),
     ("CIRCLE radius a string", {"QUERY": "SELECT * FROM ivoa.obscore WHERE 1=CONTAINS("
                                 "POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 1, 2, 'x'))"},
      r'invalid input syntax for type double precision: "x"'),
@@ -58,8 +59,8 @@ TAP_CASES = [
      r"Expected unsigned integer"),
     ("two statements", {"QUERY": "SELECT * FROM ivoa.obscore; DROP TABLE ivoa.obscore"},
      r"Expected end of text, found ';'"),
-    ("DROP", {"QUERY": "DROP TABLE ivoa.obscore"}, r'Expected "SELECT"'),
-    ("INSERT", {"QUERY": "INSERT INTO ivoa.obscore VALUES (1)"}, r'Expected "SELECT"'),
+    ("DROP", {"QUERY": "DROP TABLE ivoa.obscore"}, r'Expected "?SELECT"?'),
+    ("INSERT", {"QUERY": "INSERT INTO ivoa.obscore VALUES (1)"}, r'Expected "?SELECT"?'),
     ("ambiguous column in a join", {
         "QUERY": "SELECT obs_publisher_did FROM ivoa.obscore AS a JOIN ivoa.obscore_hea AS b"
                  " ON a.obs_publisher_did = b.obs_publisher_did"},
@@ -148,6 +149,9 @@ def test_there_are_at_least_30_kinds_of_malformed_request():
 @pytest.mark.parametrize("name, overrides, pattern", TAP_CASES, ids=[c[0] for c in TAP_CASES])
 def test_malformed_tap_sync_request_gives_a_vo_error(service, name, overrides, pattern):
     response = requests.post(f"{service.tap_url}/sync", data=tap_parameters(overrides), timeout=60)
+    # 200 with the error document on every DaCHS version (2.8+ would say 500 unaided:
+    # dachs_ext/compat.py), as TAP 1.0 clients and pyvo's DALQueryError expect.
+    assert response.status_code == 200
     check_message(vo_error(response), pattern)
 
 
@@ -161,7 +165,7 @@ def test_malformed_tap_get_request_gives_a_vo_error(service, name, overrides, pa
 
 @pytest.mark.parametrize("query, pattern", [
     ("SELECT nope FROM ivoa.obscore", r"column 'nope'"),
-    ("SELEC x", r'Expected "SELECT"'),
+    ("SELEC x", r'Expected "?SELECT"?'),
     ("SELECT * FROM ivoa.nope", r"table 'ivoa\.nope'"),
 ])
 def test_a_failing_async_job_ends_in_error_with_a_vo_error_document(service, query, pattern):

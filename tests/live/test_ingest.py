@@ -33,13 +33,13 @@ def ingest(service):
             os.unlink(link)
         os.symlink(data_dir, link)
         return subprocess.run(
-            [DEBIAN_PYTHON, "-m", "instance", service.instance.name, "ingest", "--collection",
-             "corpus", "--port", str(service.instance.port), "--collections",
+            [DEBIAN_PYTHON, "-m", "instance", "ingest", "--instance", service.instance.name,
+             "--collection", "corpus", "--port", str(service.instance.port), "--collections",
              service.collections_file, *options],
             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
 
     yield run
-    subprocess.run([DEBIAN_PYTHON, "-m", "instance", service.instance.name, "drop",
+    subprocess.run([DEBIAN_PYTHON, "-m", "instance", "drop", "--instance", service.instance.name,
                     "--collection", "corpus", "--port", str(service.instance.port),
                     "--collections", service.collections_file], cwd=PROJECT_ROOT, check=True)
 
@@ -47,13 +47,9 @@ def ingest(service):
 def rows(service, table="corpus.obs"):
     """{obs_id: {column: value}} of the published rows, with each row's transaction id (xmin),
     which changes whenever PostgreSQL writes the row."""
-    out = service.instance.psql(
-        f"SELECT obs_id, xmin, row_to_json(t)::text FROM {table} t ORDER BY obs_id")
-    result = {}
-    for line in out.splitlines():
-        obs_id, xmin, values = line.split("|", 2)
-        result[obs_id] = {"xmin": xmin, "values": values}
-    return result
+    found = service.instance.db.query(
+        f"SELECT obs_id, xmin::text, row_to_json(t)::text FROM {table} t ORDER BY obs_id")
+    return {obs_id: {"xmin": xmin, "values": values} for obs_id, xmin, values in found}
 
 
 def values(snapshot):
@@ -199,7 +195,7 @@ def test_check_data_has_no_side_effects(restored, service, tmp_path):
 
 
 def test_drop_removes_only_that_collection(restored, service, tap):
-    subprocess.run([DEBIAN_PYTHON, "-m", "instance", service.instance.name, "drop",
+    subprocess.run([DEBIAN_PYTHON, "-m", "instance", "drop", "--instance", service.instance.name,
                     "--collection", "corpus", "--port", str(service.instance.port),
                     "--collections", service.collections_file], cwd=PROJECT_ROOT, check=True,
                    capture_output=True)

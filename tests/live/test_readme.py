@@ -63,10 +63,11 @@ def test_readme_adds_a_collection(steps, service, tap, tmp_path):
     collections.write_text(yaml.safe_dump(document))
     ingest = next(c for c in commands if c.startswith("make ingest"))
     assert make_args(ingest) == {"COLLECTION": name}
-    instance = [DEBIAN_PYTHON, "-m", "instance", service.instance.name, "--port",
-                str(service.instance.port), "--collections", str(collections)]
+    instance = [DEBIAN_PYTHON, "-m", "instance"]
+    options = ["--instance", service.instance.name, "--port", str(service.instance.port),
+               "--collections", str(collections), "--collection", name]
     try:
-        out = subprocess.run(instance[:4] + ["ingest", "--collection", name] + instance[4:],
+        out = subprocess.run(instance + ["ingest"] + options,
                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         assert f"{args['N']} added" in out.stderr
@@ -74,7 +75,7 @@ def test_readme_adds_a_collection(steps, service, tap, tmp_path):
                            f" WHERE obs_collection='{entry['obs_collection']}'")
         assert row["n"] == int(args["N"])
     finally:
-        subprocess.run(instance[:4] + ["drop", "--collection", name] + instance[4:],
+        subprocess.run(instance + ["drop"] + options,
                        cwd=PROJECT_ROOT, capture_output=True, timeout=300)
     [row] = tap.search(f"SELECT COUNT(*) AS n FROM ivoa.obscore"
                        f" WHERE obs_collection='{entry['obs_collection']}'")

@@ -10,8 +10,10 @@ NOW = datetime.datetime(2026, 11, 21)
 FUTURE, PAST = datetime.datetime(2099, 1, 1), datetime.datetime(2020, 1, 1)
 
 
-def members(user, password, group):
-    return (user, password, group) == ("alice", "secret", "team")
+def credentials(user, password):
+    """(user, is_member) as dachs_ext/compat.request_credentials gives them: alice's password
+    is "secret", and she is in "team"."""
+    return user, lambda group: (user, password, group) == ("alice", "secret", "team")
 
 
 @pytest.mark.parametrize("rights, release, owner, user, password, expected", [
@@ -28,4 +30,4 @@ def members(user, password, group):
     ("secure", FUTURE, "team", "alice", "secret", access.ALLOWED),
 ])
 def test_verdict(rights, release, owner, user, password, expected):
-    assert access.verdict(rights, release, owner, user, password, members, NOW) == expected
+    assert access.verdict(rights, release, owner, *credentials(user, password), NOW) == expected

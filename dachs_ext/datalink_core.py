@@ -1,13 +1,13 @@
-"""The DaCHS core of a collection's DataLink service (`<customCore module=".../datalink/core"/>`).
+"""The DaCHS core of a collection's DataLink service (`<customCore module=".../datalink_core"/>`).
 
 It is DaCHS's own DatalinkCore with three things of ours:
 - the descriptor generator looks the ID up in the collection table (<schema>.obs);
-- the links come from links.py and are written into the RD's `make_dlresponse` data
-  (rd/datalink.rd.in), whose table extends //datalink#dlresponse by content_qualifier;
-- dlget delivers one part (PART=...) of an observation, as built by cache.py.
+- the links come from link_rows.py, with content_qualifier, plus the bundle service's #proc;
+- dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, once
+  datalink/access.py has allowed it.
 
 DaCHS loads this file as a module of its own (customCore); the project root is put on sys.path so
-that it can import the datalink and ingest packages.
+that it can import the project's packages.
 """
 
 import os
@@ -19,15 +19,19 @@ if PROJECT_ROOT not in sys.path:
 
 from gavo import base, rsc, rscdef, svcs  # noqa: E402
 from gavo.formats import votablewrite  # noqa: E402
-from gavo.protocols import creds, datalink  # noqa: E402
+from gavo.protocols import datalink  # noqa: E402
 from gavo.protocols.soda import DatalinkFault  # noqa: E402
+from twisted.web import static  # noqa: E402
 
-from datalink import access, links, parts  # noqa: E402
+from dachs_ext import compat, link_rows  # noqa: E402
+from datalink import access, parts  # noqa: E402
 from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
 
+compat.install()
+
 MS = base.makeStruct
-# The multi-observation bundle service (rd/bundle.rd.in, datalink/bundle_service.py).
+# The multi-observation bundle service (rd/bundle.rd.in, bundle_core.py).
 BUNDLE_SERVICE = "bundle/q#dl"
 
 
@@ -77,9 +81,9 @@ def find_observation(schema, pubDID):
 def check_access(collection, descriptor, queryMeta):
     """Raises 401 (svcs.Authenticate) or 403 unless the request may have the descriptor's files."""
     row = descriptor.row
+    user, is_member = compat.request_credentials(queryMeta)
     outcome = access.verdict(row["data_rights"], row["obs_release_date"],
-                             collection.owner_for(descriptor.obs_id),
-                             queryMeta["user"], queryMeta["password"], creds.hasCredentials)
+                             collection.owner_for(descriptor.obs_id), user, is_member)
     until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
     if outcome == access.AUTHENTICATE:
         raise svcs.Authenticate(hint=f"Observation {descriptor.obs_id} is proprietary{until}:"
@@ -91,15 +95,18 @@ def check_access(collection, descriptor, queryMeta):
 # ---- dlget
 
 
-class PartFile(datalink._File):
-    """A built part as the HTTP response, saved under its own name (DaCHS names every
-    attachment after the ID, which would give the same name to all parts)."""
+class PartFile(static.File):
+    """A built part as the HTTP response: Twisted's static file (Range, HEAD, Last-Modified),
+    with the part's media type, saved under its own name (DaCHS names every attachment after
+    the ID, which would give the same name to all parts), never compressed on the way."""
 
     def __init__(self, path, media_type, filename):
-        super().__init__(path, media_type)
+        super().__init__(path)
+        self.type, self.encoding = media_type, None
         self.filename = filename
 
     def render(self, request):
+        compat.send_unencoded(request)
         request.setHeader("content-disposition", f'attachment; filename="{self.filename}"')
         return super().render(request)
 
@@ -142,8 +149,8 @@ class _DataFunction(datalink.DataFunction):
     additionalNamesForProcs = dict(datalink.DataFunction.additionalNamesForProcs, deliver=deliver)
 
 
-class Core(datalink.DatalinkCore):
-    """DaCHS's DatalinkCore answering with content_qualifier; see the module docstring."""
+class Core(compat.datalink_core_base()):
+    """DaCHS's DatalinkCore answering with our links; see the module docstring."""
 
     def completeElement(self, ctx):
         # DaCHS calls its procedures as compiled code; these are one-line calls into this module
@@ -161,8 +168,9 @@ class Core(datalink.DatalinkCore):
         No input keys: PART only picks one of the listed files, it is not a processing service,
         so DaCHS must not declare a #proc service for it.
         """
-        rows = links.links_for(descriptor.pubDID, descriptor.obs_id, collection_of(self.rd),
-                               product_cache(), self.parent.getURL("dlget"))
+        rows = link_rows.links_for(
+            descriptor.pubDID, descriptor.obs_id, collection_of(self.rd), product_cache(),
+            self.parent.getURL("dlget"), base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
@@ -186,27 +194,13 @@ class Core(datalink.DatalinkCore):
                 check_access(collection, descriptor, queryMeta)
         return super().runForData(service, inputTable, queryMeta)
 
-    def _bundle_endpoints(self):
-        """One BundleEndpoint per observation of the request (made once: the links table and
-        the service RESOURCEs refer to the same objects)."""
-        if not hasattr(self, "_endpoints"):
-            url = base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget")
-            self._endpoints = [links.BundleEndpoint(d.pubDID, url) for d in self.descriptors
-                               if isinstance(d, ObservationDescriptor)]
-        return self._endpoints
-
-    def _iterAccessResources(self, ctx, service):
-        yield from super()._iterAccessResources(ctx, service)
-        for endpoint in self._bundle_endpoints():
-            yield endpoint.resource(ctx)
-
     def getDatalinksResource(self, ctx, service):
-        """The links table, made by the RD's make_dlresponse (with content_qualifier) instead of
-        //datalink#make_response."""
-        proc_rows = [endpoint.link(ctx) for endpoint in self._bundle_endpoints()]
-        data = rsc.makeData(self.rd.getById("make_dlresponse"),
-                            forceSource=_grouped_by_id(self.datalinkLinks + proc_rows
-                                                       + self.errors))
+        """The links table, with the rows of each ID together in the order of the request."""
+        for row in self.datalinkLinks:
+            if isinstance(row, link_rows.BundleLink):
+                row.bind(ctx)
+        data = rsc.makeData(compat.response_maker(self.rd),
+                            forceSource=_grouped_by_id(self.datalinkLinks + self.errors))
         data.setMeta("_type", "results")
         return votablewrite.makeResource(votablewrite.VOTableContext(tablecoding="td"), data)
 

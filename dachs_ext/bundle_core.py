@@ -1,11 +1,11 @@
-"""The DaCHS core of the bundle service (`<customCore module=".../datalink/bundle_service"/>`):
+"""The DaCHS core of the bundle service (`<customCore module=".../bundle_core"/>`):
 dlget?ID=...&ID=... returns one tar of all the observations, streamed (datalink/bundle.py).
 
 It takes the IDs of any collection (obs_publisher_did: ivo://<authority>/<schema>?<obs_id>), so
 that the result of a search over ivoa.obscore can be fetched in one go. Each collection's {links}
-response declares this service as a #proc link (datalink/core.py). Every ID must exist and be
-accessible to the caller, else nothing is sent: 404 (or 422) naming the ID, 401 for proprietary
-data without a member's credentials.
+response declares this service as a #proc link (link_rows.BundleLink). Every ID must exist and
+be accessible to the caller, else nothing is sent: 404 (or 422) naming the ID, 401 for
+proprietary data without a member's credentials.
 """
 
 import os
@@ -20,26 +20,21 @@ if PROJECT_ROOT not in sys.path:
 from gavo import base  # noqa: E402
 from gavo.protocols import datalink  # noqa: E402
 from gavo.protocols.soda import DatalinkFault  # noqa: E402
-from datalink import bundle, core, httpstream  # noqa: E402
+
+from dachs_ext import compat, datalink_core, httpstream  # noqa: E402
+from datalink import bundle  # noqa: E402
 from ingest import config  # noqa: E402
+
+compat.install()
 
 MS = base.makeStruct
 CONTENT_TYPE = "application/x-tar"
 
 
-_collections = {}  # path -> (mtime_ns, collections): read again only when the file changes
-
-
 def installed_collections():
-    """The instance's collections (a request with a thousand IDs must not parse it a thousand
-    times)."""
-    path = config.installed_collections_path(base.getConfig("rootDir"))
-    mtime = os.stat(path).st_mtime_ns
-    cached = _collections.get(path)
-    if cached is None or cached[0] != mtime:
-        cached = _collections[path] = (mtime, config.load_collections(path,
-                                                                      base.getConfig("rootDir")))
-    return cached[1]
+    """The instance's collections (a request with a thousand IDs reads the file once)."""
+    root = base.getConfig("rootDir")
+    return config.load_installed_collections(root)
 
 
 def make_descriptor(pubDID):
@@ -51,14 +46,16 @@ def make_descriptor(pubDID):
         return DatalinkFault.NotFoundFault(
             pubDID, "Not an observation ID of this service (ivo://<authority>/<collection>?<obs_id>)",
             semantics="#this")
-    descriptor = core.find_observation(collection.schema, pubDID)
-    if isinstance(descriptor, core.ObservationDescriptor):
+    descriptor = datalink_core.find_observation(collection.schema, pubDID)
+    if isinstance(descriptor, datalink_core.ObservationDescriptor):
         descriptor.collection = collection
     return descriptor
 
 
 class BundleResponse:
-    """The HTTP response: the tar, sent as it is made (datalink/httpstream.py)."""
+    """The HTTP response: the tar, sent as it is made (httpstream.py), never compressed on the
+    way (a tar of FITS files shrinks by ~30 % while gzip in the streaming process limits it to
+    ~60 MB/s)."""
 
     type = CONTENT_TYPE
 
@@ -66,24 +63,13 @@ class BundleResponse:
         self.observations = observations
 
     def render(self, request):
-        _send_unencoded(request)
+        compat.send_unencoded(request)
         request.setHeader("content-type", CONTENT_TYPE)
         request.setHeader("content-disposition",
                           f'attachment; filename="observations-{len(self.observations)}.tar"')
         return httpstream.stream(
             request, lambda out: bundle.write_bundle(out, self.observations,
-                                                     core.product_cache(), time.time()))
-
-
-def _send_unencoded(request):
-    """Turns off the gzip Content-Encoding DaCHS puts on every service response (Twisted's
-    encoder, set on the request when the client sends Accept-Encoding: gzip, as requests and pyvo
-    do by default). A tar of FITS files shrinks by ~30 % while gzip (level 3, in the Python
-    process that streams) limits the stream to ~60 MB/s: 100 synthetic observations took 4-5
-    times longer with it. Twisted has no public switch for this: the encoder is the request's
-    _encoder (Twisted 22.4), read on each write."""
-    request._encoder = None
-    request.responseHeaders.removeHeader(b"content-encoding")
+                                                     datalink_core.product_cache(), time.time()))
 
 
 class _DescriptorGenerator(datalink.DescriptorGenerator):
@@ -91,7 +77,7 @@ class _DescriptorGenerator(datalink.DescriptorGenerator):
                                    make_descriptor=make_descriptor)
 
 
-class Core(datalink.DatalinkCore):
+class Core(compat.datalink_core_base()):
     """A DatalinkCore whose dlget takes many IDs and answers with one bundle."""
 
     def completeElement(self, ctx):
@@ -107,7 +93,7 @@ class Core(datalink.DatalinkCore):
             for descriptor in self.descriptors:
                 if isinstance(descriptor, DatalinkFault):
                     descriptor.raiseException()
-                core.check_access(descriptor.collection, descriptor, queryMeta)
+                datalink_core.check_access(descriptor.collection, descriptor, queryMeta)
             observations = [(d.collection, d.obs_id) for d in self.descriptors]
             try:
                 bundle.check_bundle(observations)

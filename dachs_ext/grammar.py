@@ -1,6 +1,6 @@
-"""DaCHS custom grammar: the rows of a collection's observations, as instance/publication.py staged
-them (it reads the GADF files with the ingest package, which runs and is tested without DaCHS:
-`python3 -m ingest show`). This module only hands the staged rows to DaCHS's import.
+"""DaCHS custom grammar of a collection's import: the rows instance/publication.py staged
+(ingest/staging.py). The ingest package read them from the GADF files; it runs and is tested
+without DaCHS (`python3 -m ingest show`). This module only hands the rows to DaCHS's import.
 """
 
 import os
@@ -13,7 +13,7 @@ if PROJECT_ROOT not in sys.path:
 from gavo.grammars.customgrammar import CustomRowIterator  # noqa: E402
 from gavo.utils import pgsphere  # noqa: E402
 
-from instance.publication import read_staged  # noqa: E402
+from ingest import staging  # noqa: E402
 
 
 def _spoly(vertices):
@@ -22,7 +22,7 @@ def _spoly(vertices):
 
 class RowIterator(CustomRowIterator):
     def _iterRows(self):
-        for row in read_staged(self.sourceToken):
+        for row in staging.read_rows(self.sourceToken):
             row["s_region"] = _spoly(row["s_region"])
             yield row
 

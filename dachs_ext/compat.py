@@ -1,0 +1,253 @@
+"""Every private or version-dependent API of DaCHS and Twisted this service uses, each behind a
+feature check: the one place to look when DaCHS or Twisted is upgraded.
+
+Neither promises what is used here. So each use is looked up once, by a feature test rather than
+a version number, and `check()` reports every one that is missing with the version this service
+expects and the one it found. The instance runs `python3 -m dachs_ext.compat` before it starts a
+server (so an upgrade fails at start-up, not at the first request), and the modules DaCHS loads
+call `install()` when they are imported.
+
+What differs between the supported versions, and how each is met:
+- DataLink content_qualifier: DaCHS 2.8+ has it (LinkDef's contentQualifier, a column of
+  //datalink#dlresponse); for 2.7, link_rows.py adds it and the collection RD declares the
+  column (native_content_qualifier()).
+- Extra service descriptors in {links} (the bundle service's #proc): DaCHS 2.8+ writes the
+  RESOURCE of every link that has asVOT(ctx); for 2.7, DatalinkCore below does the same
+  through the private _iterAccessResources.
+- Credentials: DaCHS 2.8+ has QueryMeta.getAuthUser() and creds.getGroupsForAuthUser(); 2.7
+  has queryMeta["user"]/["password"] and creds.hasCredentials (request_credentials()).
+- HTTP status of sync TAP errors: 2.7 answers a bad query with 200 and its VOTable error; 2.8+
+  with 500 unless the exception says otherwise. _client_errors_as_200() restores 2.7's 200
+  (DALI allows it, TAP 1.0 clients expect it, and a client's error is never a 500 here).
+- Replayed cached pages: DaCHS's page cache (/tap/examples, ...) stores the response headers of
+  the first rendering; with Twisted 24 those include Transfer-Encoding: chunked, replayed
+  beside a Content-Length, which nginx refuses (502). _cached_pages_without_chunking() drops the
+  hop-by-hop header from what is replayed.
+- No compression on the fly of FITS and tar files: DaCHS wraps every response in Twisted's gzip
+  encoder for clients that accept gzip; send_unencoded() switches it off through the request's
+  private _encoder (no public switch exists).
+astropy's HDU offsets, once read privately in ingest/, are read through the public
+HDU.fileinfo() now.
+"""
+
+import functools
+import inspect
+import json
+import sys
+
+# What this service was written and tested against (the README says what differs).
+TESTED = "DaCHS 2.7 (Debian 12) or 2.11 (Debian 13) with Twisted 22.4 or 24.11"
+
+
+class IncompatibleDaCHS(RuntimeError):
+    """A DaCHS or Twisted interface this service needs is missing or changed."""
+
+
+@functools.lru_cache(1)
+def versions():
+    """(DaCHS version, Twisted version) as they say it."""
+    import twisted
+    from gavo import base
+
+    return base.getVersion(), twisted.__version__
+
+
+def _problem(what):
+    dachs, twisted = versions()
+    return f"{what}: this service expects {TESTED}, found DaCHS {dachs} with Twisted {twisted}"
+
+
+# ---------------------------------------------------------------- feature tests
+
+@functools.lru_cache(1)
+def native_content_qualifier():
+    """DaCHS 2.8+: LinkDef takes a contentQualifier, //datalink#dlresponse has the column."""
+    from gavo.protocols import datalink
+
+    return "contentQualifier" in inspect.signature(datalink.LinkDef.__init__).parameters
+
+
+@functools.lru_cache(1)
+def _writes_link_resources():
+    """DaCHS 2.8+ (where ProcLinkDef arrived) writes the RESOURCE of each link with asVOT."""
+    from gavo.protocols import datalink
+
+    return hasattr(datalink, "ProcLinkDef")
+
+
+def _has_auth_user():
+    from gavo import svcs
+    from gavo.protocols import creds
+
+    return hasattr(svcs.QueryMeta, "getAuthUser") and hasattr(creds, "getGroupsForAuthUser")
+
+
+def _infers_dali_error_status():
+    """DaCHS 2.8+ serves DALI errors with the exception's httpCode, 500 without one."""
+    from gavo.protocols import dali
+
+    parameter = inspect.signature(dali.serveDALIError).parameters.get("httpStatus")
+    return parameter is not None and parameter.default is None
+
+
+def check():
+    """Every problem with the installed DaCHS and Twisted, as messages (empty: all is well)."""
+    from gavo.protocols import dali, datalink
+    from gavo.web import caching
+    from twisted.web import server
+
+    problems = []
+    # The DatalinkCore methods the cores of this service override or call.
+    for name in ("completeElement", "getMetaForDescriptor", "runForMeta", "runForData",
+                 "getDatalinksResource", "finalize", "_iterAccessResources"):
+        if not hasattr(datalink.DatalinkCore, name):
+            problems.append(_problem(f"gavo.protocols.datalink.DatalinkCore has no {name}"))
+    if not hasattr(server.Request, "_encoder"):
+        problems.append(_problem("twisted.web.server.Request has no _encoder (the gzip switch)"))
+    if not hasattr(dali, "getDALIError"):
+        problems.append(_problem("gavo.protocols.dali has no getDALIError"))
+    if not hasattr(caching, "CachedPage") or "render" not in vars(caching.CachedPage):
+        problems.append(_problem("gavo.web.caching has no CachedPage.render"))
+    native = native_content_qualifier()
+    if native != _writes_link_resources():
+        problems.append(_problem("DataLink content_qualifier and ProcLinkDef arrived together in"
+                                 " DaCHS 2.8; this DaCHS has one without the other"))
+    if native != _has_auth_user():
+        problems.append(_problem("QueryMeta.getAuthUser and creds.getGroupsForAuthUser"
+                                 " (DaCHS 2.8+) do not match this DaCHS's DataLink"))
+    return problems
+
+
+def features():
+    """What the instance needs to know to write the RDs (see rd/render.py)."""
+    dachs, twisted = versions()
+    return {"dachs": dachs, "twisted": twisted,
+            "native_content_qualifier": native_content_qualifier()}
+
+
+# ---------------------------------------------------------------- DataLink
+
+@functools.lru_cache(1)
+def datalink_core_base():
+    """The DatalinkCore the cores of this service extend."""
+    from gavo.protocols import datalink
+
+    if _writes_link_resources():
+        return datalink.DatalinkCore
+
+    class DatalinkCore(datalink.DatalinkCore):
+        """DaCHS 2.7's DatalinkCore, writing the RESOURCE of every link that has asVOT(ctx) as
+        DaCHS 2.8+ does (for the bundle service's #proc row)."""
+
+        def _iterAccessResources(self, ctx, service):
+            yield from super()._iterAccessResources(ctx, service)
+            for link in self.datalinkLinks:
+                if hasattr(link, "asVOT"):
+                    yield link.asVOT(ctx)
+
+    return DatalinkCore
+
+
+def response_maker(rd):
+    """The data element turning links into the {links} table: DaCHS's own where it knows
+    content_qualifier, else the collection RD's make_dlresponse (rd/datalink.rd.in)."""
+    from gavo import base
+
+    if native_content_qualifier():
+        return base.caches.getRD("//datalink").getById("make_response")
+    return rd.getById("make_dlresponse")
+
+
+# ---------------------------------------------------------------- credentials
+
+def request_credentials(queryMeta):
+    """(user, is_member): the user a request names (None: anonymous or, on DaCHS 2.8+, wrong
+    credentials) and a function telling whether the request's credentials are a member's of
+    a group."""
+    from gavo.protocols import creds
+
+    if _has_auth_user():
+        user = queryMeta.getAuthUser()
+        groups = creds.getGroupsForAuthUser(user) if user else set()
+        return user, lambda group: group in groups
+    user, password = queryMeta["user"], queryMeta["password"]
+    return user, lambda group: bool(user) and creds.hasCredentials(user, password, group)
+
+
+# ---------------------------------------------------------------- HTTP
+
+def send_unencoded(request):
+    """Turns off the gzip Content-Encoding DaCHS puts on every response for clients that send
+    Accept-Encoding: gzip (requests, pyvo and gammapy do): FITS and tar files are sent as they
+    are, with their length. Twisted reads the request's private _encoder on each write."""
+    request._encoder = None
+    request.responseHeaders.removeHeader(b"content-encoding")
+
+
+def _client_errors_as_200():
+    """DaCHS 2.8+ gives a DALI error document the exception's httpCode, 500 without one; the
+    sync TAP renderer passes no status, so a malformed query or parameter is a 500 there. An
+    error DaCHS expects (a base.Error: bad ADQL, an unknown column, a bad MAXREC) is the
+    client's: it gets 200, as on DaCHS 2.7; anything else (a bug) stays 500."""
+    from gavo import base
+    from gavo.protocols import dali
+
+    original = dali.getDALIError
+    if getattr(original, "heobs_hook", False):
+        return
+
+    @functools.wraps(original)
+    def getDALIError(errInfo, *args, **kwargs):
+        document, status = original(errInfo, *args, **kwargs)
+        if isinstance(errInfo, base.Error) and getattr(errInfo, "httpCode", None) is None:
+            status = 200
+        return document, status
+
+    getDALIError.heobs_hook = True
+    dali.getDALIError = getDALIError
+
+
+HOP_BY_HOP = (b"transfer-encoding", b"connection", b"keep-alive")
+
+
+def _cached_pages_without_chunking():
+    from gavo.web import caching
+
+    original = caching.CachedPage.render
+    if getattr(original, "heobs_hook", False):
+        return
+
+    @functools.wraps(original)
+    def render(self, request):
+        for name in HOP_BY_HOP:
+            self.headers.removeHeader(name)
+        return original(self, request)
+
+    render.heobs_hook = True
+    caching.CachedPage.render = render
+
+
+@functools.lru_cache(1)
+def install():
+    """Checks the installed DaCHS and Twisted and installs the hooks above, once per process;
+    raises IncompatibleDaCHS with every problem found."""
+    problems = check()
+    if problems:
+        raise IncompatibleDaCHS("\n".join(problems))
+    if _infers_dali_error_status():
+        _client_errors_as_200()
+    _cached_pages_without_chunking()
+    return True
+
+
+def main():
+    """`python3 -m dachs_ext.compat`: exit 1 with every problem, or print features() as JSON."""
+    problems = check()
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(features(), sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The PostgreSQL side of an instance: the cluster it runs on, its database and its roles.
+
+Every statement goes through psycopg2 with bound parameters (identifiers through psycopg2.sql),
+as the PostgreSQL superuser role of the user running the service, over the cluster's Unix socket
+(peer authentication). The cluster is found, not configured: see cluster_port().
+"""
+
+import functools
+import getpass
+import os
+import subprocess
+
+import psycopg2
+from psycopg2 import sql
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or set up; the message says what to do."""
+
+
+def _default_version():
+    """The PostgreSQL major version Debian's `postgresql` package depends on, or None."""
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", "postgresql"],
+                         capture_output=True, text=True)
+    for dependency in out.stdout.split(","):
+        name = dependency.strip().split(" ")[0]
+        if name.startswith("postgresql-") and name[len("postgresql-"):].isdigit():
+            return name[len("postgresql-"):]
+    return None
+
+
+@functools.lru_cache(1)
+def cluster_port():
+    """The port of the cluster the service uses: the online `main` cluster of the version Debian's
+    postgresql package installs (15 on Debian 12, 17 on Debian 13; bin/setup-system starts it),
+    else the only online cluster. Read from pg_lsclusters: after an upgrade from Debian 12 the
+    new cluster usually listens on 5433, not 5432."""
+    try:
+        out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise DatabaseError(f"pg_lsclusters failed ({exc}): is PostgreSQL installed?"
+                            " (bin/setup-system installs it)")
+    # columns: version cluster port status owner data-directory log-file
+    online = [line.split() for line in out.stdout.splitlines()
+              if len(line.split()) >= 4 and line.split()[3].startswith("online")]
+    version = _default_version()
+    chosen = [c for c in online if c[0] == version and c[1] == "main"] or \
+        (online if len(online) == 1 else [])
+    if not chosen:
+        raise DatabaseError(
+            f"no PostgreSQL cluster to use: pg_lsclusters shows {len(online)} online, and the"
+            f" main cluster of PostgreSQL {version} is not among them; start it with"
+            f" `pg_ctlcluster {version} main start` (bin/setup-system does)")
+    return int(chosen[0][2])
+
+
+def superuser():
+    """The PostgreSQL role the instance code connects as: the calling user's."""
+    return getpass.getuser()
+
+
+class Database:
+    """One database of the cluster, reached as superuser()."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def connect(self, dbname=None):
+        """An autocommit connection to this database (or dbname)."""
+        connection = psycopg2.connect(dbname=dbname or self.name, port=cluster_port())
+        connection.autocommit = True
+        return connection
+
+    def query(self, statement, params=None, dbname=None):
+        """The rows (tuples) a statement returns; statement may be a psycopg2.sql object."""
+        # Not `with connection`: in psycopg2 2.9 that opens a transaction even in autocommit mode,
+        # where CREATE DATABASE cannot run.
+        connection = self.connect(dbname)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
+
+    def value(self, statement, params=None, dbname=None):
+        """The first column of the first row, or None."""
+        rows = self.query(statement, params, dbname)
+        return rows[0][0] if rows else None
+
+    def exists(self):
+        return bool(self.value("SELECT 1 FROM pg_database WHERE datname=%s", (self.name,),
+                               dbname="postgres"))
+
+    def has_schema(self, schema):
+        return bool(self.value("SELECT 1 FROM pg_namespace WHERE nspname=%s", (schema,)))
+
+    def table_exists(self, schema, table):
+        return bool(self.value("SELECT 1 FROM information_schema.tables"
+                               " WHERE table_schema=%s AND table_name=%s", (schema, table)))
+
+    def create(self):
+        self.query(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
+            sql.Identifier(self.name)), dbname="postgres")
+
+    def drop(self, roles=()):
+        """Drops the database (closing its connections) and the roles."""
+        if self.exists():
+            self.query(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(self.name)),
+                       dbname="postgres")
+        for role in roles:
+            self.query(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)),
+                       dbname="postgres")
+
+
+def ensure_superuser_role():
+    """DaCHS's `init` needs a PostgreSQL superuser; as Debian does for dachsroot, the user running
+    the service gets one of its own name (peer authentication, no password). Made by PostgreSQL's
+    own tools as the postgres user, which needs root."""
+    user = superuser()
+    try:
+        if Database("postgres").value("SELECT rolsuper FROM pg_roles WHERE rolname=%s", (user,)):
+            return
+        exists = True
+    except psycopg2.OperationalError:
+        exists = False  # no role of that name: it cannot even connect
+    if os.geteuid() != 0:
+        raise DatabaseError(f"PostgreSQL role {user} is missing or not a superuser; as postgres,"
+                            f" run: createuser --superuser {user}")
+    port = str(cluster_port())
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    if not exists:
+        print(f"[instance] creating PostgreSQL superuser role {user}", flush=True)
+        subprocess.run(as_postgres + ["createuser", "--port", port, "--superuser", user],
+                       check=True)
+    else:
+        # psql quotes the :"name" variable as an identifier itself.
+        subprocess.run(as_postgres + ["psql", "-X", "-q", "--port", port, "-v", "ON_ERROR_STOP=1",
+                                      "-v", f"name={user}", "-d", "postgres"],
+                       input='ALTER ROLE :"name" SUPERUSER LOGIN;\n', text=True, check=True)

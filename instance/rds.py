@@ -1,0 +1,82 @@
+"""The resource descriptors of an instance, written into its inputs/ from rd/ (render.py): one
+RD per collection, the ivoa.obscore_hea view, the bundle service, the web search page, and
+etc/userconfig.rd. Each file is written here and nowhere else.
+"""
+
+import hashlib
+import os
+
+from ingest import staging
+from instance.files import read_text, write_if_changed
+from rd import render
+
+
+class ResourceDescriptors:
+    """The RDs of one instance (instance.Instance)."""
+
+    def __init__(self, inst):
+        self.inst = inst
+        self.inputs = os.path.join(inst.root, "inputs")
+
+    @staticmethod
+    def rd_id(collection):
+        return f"{collection.schema}/q"
+
+    def path(self, rd_id):
+        return os.path.join(self.inputs, rd_id + ".rd")
+
+    def write_collection(self, collection):
+        """The collection's RD, with the registry coverage of its published table (none before
+        the first ingest); True if it changed."""
+        text = render.render_collection_rd(
+            collection, staging.staging_path(self.inst.root, collection.schema),
+            os.path.join(self.inputs, collection.schema),
+            coverage=self.inst.registry.stored_coverage(collection),
+            native_content_qualifier=self.inst.features()["native_content_qualifier"])
+        return write_if_changed(self.path(self.rd_id(collection)), text)
+
+    def write_hea(self, collections):
+        """The ivoa.obscore_hea view over these collections; True if its RD changed."""
+        return write_if_changed(self.path(render.HEA_RD_ID), render.render_hea_rd(
+            list(collections), os.path.join(self.inputs, "ivoa_hea")))
+
+    def write_all(self):
+        """Renders every RD; returns the ids of those whose text changed ("userconfig" for
+        etc/userconfig.rd)."""
+        changed = [self.rd_id(c) for c in self.inst.collections.values()
+                   if self.write_collection(c)]
+        if self.write_hea(self.inst.collections.values()):
+            changed.append(render.HEA_RD_ID)
+        # Served from the RD file; there is nothing to import.
+        write_if_changed(self.path(render.BUNDLE_RD_ID),
+                         render.render_bundle_rd(os.path.join(self.inputs, "bundle")))
+        write_if_changed(self.path(render.SEARCH_RD_ID), render.render_search_rd(
+            self.inst.collections.values(), os.path.join(self.inputs, "search")))
+        userconfig = os.path.join(self.inst.root, "etc", "userconfig.rd")
+        default_schema = self.inst.collections[self.inst.default_collection].schema
+        if write_if_changed(userconfig, render.render_userconfig(default_schema)):
+            changed.append("userconfig")
+        return changed
+
+    # ---------------------------------------------------------------- table definitions
+    def _table_stamp(self, collection):
+        return os.path.join(self.inst.root, "state", f"table-{collection.schema}.stamp")
+
+    @staticmethod
+    def table_signature(collection):
+        """Changes exactly when the collection table must be re-created."""
+        return hashlib.sha256(render.collection_table_signature(collection).encode()).hexdigest()
+
+    def table_redefined(self, collection):
+        """True if the collection's published table has another definition than its RD's."""
+        return read_text(self._table_stamp(collection)) != self.table_signature(collection)
+
+    def record_table(self, collection):
+        """The published table now has its RD's definition."""
+        write_if_changed(self._table_stamp(collection), self.table_signature(collection))
+
+    def forget_table(self, collection):
+        try:
+            os.unlink(self._table_stamp(collection))
+        except FileNotFoundError:
+            pass
