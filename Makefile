@@ -18,6 +18,7 @@ PORT ?=
 DATA ?=
 COLLECTION ?=
 STRICT ?=
+PREBUILD ?=
 PYTEST_ARGS ?=
 # --install-only: install packages and virtualenvs, leave PostgreSQL stopped (bin/debian13)
 SETUP_ARGS ?=
@@ -47,8 +48,8 @@ $(GAMMAPY_VENV)/.installed: tests/live/gammapy-requirements.txt
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
 	$(PY) -m instance serve $(INSTANCE_ARGS)
 
-ingest: setup  ## publish what changed in COLLECTION (default: all); STRICT=1: all or nothing
-	$(PY) -m instance ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict)
+ingest: setup  ## publish what changed in COLLECTION (default: all); STRICT=1: all or nothing; PREBUILD=1: build the DataLink files now
+	$(PY) -m instance ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict) $(if $(PREBUILD),--prebuild)
 
 drop: setup  ## withdraw the whole collection COLLECTION=<name> from the serve instance
 	$(PY) -m instance drop --collection $(COLLECTION)

@@ -2,8 +2,8 @@
 
 Order (each step needs the previous one): synthetic data (synth/) -> ingest of N observations
 through the real pipeline (bench/ingest.py) -> discovery at N -> the table grown in SQL to 10 N
--> discovery and concurrency at 10 N -> grown to 100 N -> discovery at 100 N -> download (on the
-observations that have files). The bench instance is destroyed at the end, also on failure.
+-> discovery and concurrency at 10 N -> grown to 100 N -> discovery at 100 N -> download and
+files (on the observations that have files, and H.E.S.S. DL3 DR1 where it is). The bench instance is destroyed at the end, also on failure.
 """
 
 import argparse
@@ -16,10 +16,12 @@ import time
 
 from instance import PROJECT_ROOT
 
-from . import archive, concurrency, discovery, download, ingest, report
+from . import archive, concurrency, discovery, download, files, ingest, report
 
-FULL = dict(n=10_000, runs=15, bundle=100, memory=1000, clients=16, duration=60.0, ingest_runs=3)
-SMOKE = dict(n=50, runs=3, bundle=5, memory=20, clients=4, duration=2.0, ingest_runs=1)
+FULL = dict(n=10_000, runs=15, bundle=100, memory=1000, memory_bytes=1e9, clients=16,
+            duration=60.0, file_duration=20.0, client_obs=100, ingest_runs=3)
+SMOKE = dict(n=50, runs=3, bundle=5, memory=20, memory_bytes=1e6, clients=4, duration=2.0,
+             file_duration=1.0, client_obs=5, ingest_runs=1)
 
 
 def parse_args(argv):
@@ -90,7 +92,12 @@ def run(args):
         rows += concurrency_rows
         say(f"download: bundle of {p['bundle']} observations, memory with {p['memory']}")
         rows += guarded("download", lambda: download.run(
-            bench, p["bundle"], min(p["memory"], n), 3 if args.smoke else 5)[0])
+            bench, p["bundle"], min(p["memory"], n), 3 if args.smoke else 5,
+            p["memory_bytes"])[0])
+        say(f"files: one file with {p['clients']} clients, {p['client_obs']} observations as"
+            f" gammapy fetches them, {{links}} in batches")
+        rows += guarded("files", lambda: files.run(
+            bench, p["clients"], p["file_duration"], p["client_obs"], 3 if args.smoke else 7))
         context["plans"] = discovery.plans(by_size)
         context["data"] = data_text(n, args.seed, sizes, bench.skipped_indexes, data_dir)
     finally:

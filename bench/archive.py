@@ -44,6 +44,23 @@ COLLECTION = {
 }
 
 
+# H.E.S.S. DL3 DR1 where the tests find it (tests/conftest.py): the downloads of real-sized
+# observations are measured on it when it is there.
+HESS_DIR = os.environ.get("HEOBS_DATA_ROOT", os.path.join(os.path.dirname(PROJECT_ROOT), "shared",
+                                                          "data"))
+
+
+def hess_collection():
+    """The configured hess_dr1 collection with its data where the tests find them, or None."""
+    data_dir = os.path.join(HESS_DIR, "hess-dl3-dr1")
+    if not os.path.exists(os.path.join(data_dir, "hdu-index.fits.gz")):
+        return None
+    with open(os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), encoding="utf-8") as f:
+        entry = yaml.safe_load(f)["collections"]["hess_dr1"]
+    entry = {k: v for k, v in entry.items() if k != "observations"}
+    return dict(entry, data_dir=data_dir, data_rights="public")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,6 +89,9 @@ class BenchArchive:
         os.makedirs(DATA_ROOT, exist_ok=True)
         self.collections_file = os.path.join(DATA_ROOT, f"collections-{name}.yaml")
         document = {"default": "synth", "collections": {"synth": dict(COLLECTION, data_dir=data_dir)}}
+        hess = hess_collection()
+        if hess:  # published later, for the downloads of real observations (download.py)
+            document["collections"]["hess_dr1"] = hess
         with open(self.collections_file, "w", encoding="utf-8") as f:
             yaml.safe_dump(document, f, sort_keys=False)
         self.instance = Instance(name, port=free_port(), collections_file=self.collections_file)
@@ -103,6 +123,18 @@ class BenchArchive:
     def destroy(self):
         self.stop()
         self.instance.destroy()
+
+    @property
+    def hess_dir(self):
+        return os.path.join(HESS_DIR, "hess-dl3-dr1")
+
+    def publish_hess(self):
+        """Publishes H.E.S.S. DL3 DR1 beside the synthetic collection (once); False without it."""
+        if "hess_dr1" not in self.instance.collections:
+            return False
+        if not self.instance.published([self.instance.collections["hess_dr1"]]):
+            self.instance.prepare(["hess_dr1"])
+        return True
 
     def sql(self, statement, params=None):
         """The rows of an SQL statement (several, separated by ;, may be given) in the bench

@@ -98,7 +98,8 @@ def check():
 
     problems = []
     # The DatalinkCore methods the cores of this service override or call.
-    for name in ("completeElement", "getMetaForDescriptor", "runForMeta", "runForData",
+    for name in ("completeElement", "adaptForDescriptors", "getMetaForDescriptor", "runForMeta",
+                 "runForData",
                  "getDatalinksResource", "finalize", "_iterAccessResources"):
         if not hasattr(datalink.DatalinkCore, name):
             problems.append(_problem(f"gavo.protocols.datalink.DatalinkCore has no {name}"))

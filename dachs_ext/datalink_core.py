@@ -1,7 +1,9 @@
 """The DaCHS core of a collection's DataLink service (`<customCore module=".../datalink_core"/>`).
 
 It is DaCHS's own DatalinkCore with three things of ours:
-- the descriptor generator looks the ID up in the collection table (<schema>.obs);
+- the descriptor generator looks the ID up in the collection table (<schema>.obs): of the RD's
+  collection, or of the collection the ID names for the service over every collection
+  (rd/links.rd.in, which ivoa.obscore's DataLink service descriptor points to);
 - the links come from link_rows.py, with content_qualifier, plus the bundle service's #proc;
 - dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, once
   datalink/access.py has allowed it.
@@ -12,6 +14,7 @@ that it can import the project's packages.
 
 import os
 import sys
+import urllib.parse
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if PROJECT_ROOT not in sys.path:
@@ -21,69 +24,98 @@ from gavo import base, rsc, rscdef, svcs  # noqa: E402
 from gavo.formats import votablewrite  # noqa: E402
 from gavo.protocols import datalink  # noqa: E402
 from gavo.protocols.soda import DatalinkFault  # noqa: E402
-from twisted.web import static  # noqa: E402
 
-from dachs_ext import compat, link_rows  # noqa: E402
+from dachs_ext import compat, httpstream, link_rows  # noqa: E402
 from datalink import access, parts  # noqa: E402
 from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
+from ingest.file_cache import read_when_changed  # noqa: E402
 
 compat.install()
 
 MS = base.makeStruct
 # The multi-observation bundle service (rd/bundle.rd.in, bundle_core.py).
 BUNDLE_SERVICE = "bundle/q#dl"
+SITE_FILE = os.path.join(PROJECT_ROOT, "etc", "site.yaml")
+# Rows of a {links} response without MAXREC: 1000 observations of about a dozen links each.
+LINKS_LIMIT = 12000
 
 
-# ---- the collection served by an RD
+# ---- the collections
+
+
+def installed_collections():
+    """The instance's collections, as it reads them."""
+    return config.load_installed_collections(base.getConfig("rootDir"))
 
 
 def collection_of(rd):
-    """The configured collection an RD publishes, as the instance reads it."""
-    return config.installed_collection(base.getConfig("rootDir"), rd.schema)
+    """The configured collection an RD publishes, or None for the RD of a service over every
+    collection (rd/links.rd.in, rd/bundle.rd.in)."""
+    return config.collection_with_schema(installed_collections(), rd.schema)
+
+
+def collection_for_id(pubDID):
+    """The configured collection whose observation pubDID names
+    (ivo://<authority>/<schema>?<obs_id>), or None."""
+    parts = urllib.parse.urlsplit(pubDID)
+    if parts.scheme != "ivo" or not parts.query:
+        return None
+    return config.collection_with_schema(installed_collections(), parts.path.strip("/"))
 
 
 def product_cache():
-    return ProductCache(os.path.join(base.getConfig("cacheDir"), "datalink"))
+    """The instance's product cache (instance.Instance.product_cache_dir), within the size
+    etc/site.yaml allows."""
+    site = read_when_changed(SITE_FILE, config.load_site)
+    return ProductCache(os.path.join(base.getConfig("cacheDir"), "datalink"),
+                        int(site.server["product_cache_gb"] * 1e9))
 
 
 # ---- descriptors
 
 
 class ObservationDescriptor(datalink.DatalinkDescriptorMixin):
-    """One observation of the collection table, found by its obs_publisher_did."""
+    """One observation of a collection table, found by its obs_publisher_did."""
 
     suppressAutoLinks = True  # DaCHS's automatic #this/#preview are for its products table
 
-    def __init__(self, pubDID, row):
-        self.pubDID, self.row = pubDID, row
+    def __init__(self, pubDID, row, collection):
+        self.pubDID, self.row, self.collection = pubDID, row, collection
         self.obs_id = row["obs_id"]
 
 
 def make_descriptor(rd, pubDID):
-    return find_observation(rd.schema, pubDID)
+    """The observation pubDID names: in the RD's collection, or in any for a service over every
+    collection."""
+    collection = collection_of(rd) or collection_for_id(pubDID)
+    if collection is None:
+        return DatalinkFault.NotFoundFault(
+            pubDID, "Not an observation ID of this service"
+            " (ivo://<authority>/<collection>?<obs_id>)", semantics="#this")
+    return find_observation(collection, pubDID)
 
 
-def find_observation(schema, pubDID):
-    """The ObservationDescriptor of pubDID in the collection table of schema (a configured
-    schema, never request text), or a NotFoundFault."""
+def find_observation(collection, pubDID):
+    """The ObservationDescriptor of pubDID in the table of a configured collection (never a
+    name from the request), or a NotFoundFault."""
     with base.getTableConn() as conn:
         rows = list(conn.queryToDicts(
-            f"SELECT obs_id, data_rights, obs_release_date FROM {schema}.obs"
+            f"SELECT obs_id, data_rights, obs_release_date FROM {collection.schema}.obs"
             " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
     if not rows:
         return DatalinkFault.NotFoundFault(
-            pubDID, f"No observation with this ID in {schema}", semantics="#this")
+            pubDID, f"No observation with this ID in {collection.schema}", semantics="#this")
     # The links of proprietary observations are listed like all others; dlget checks the rights.
-    return ObservationDescriptor(pubDID, rows[0])
+    return ObservationDescriptor(pubDID, rows[0], collection)
 
 
-def check_access(collection, descriptor, queryMeta):
+def check_access(descriptor, queryMeta):
     """Raises 401 (svcs.Authenticate) or 403 unless the request may have the descriptor's files."""
     row = descriptor.row
     user, is_member = compat.request_credentials(queryMeta)
     outcome = access.verdict(row["data_rights"], row["obs_release_date"],
-                             collection.owner_for(descriptor.obs_id), user, is_member)
+                             descriptor.collection.owner_for(descriptor.obs_id), user, is_member)
     until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
     if outcome == access.AUTHENTICATE:
         raise svcs.Authenticate(hint=f"Observation {descriptor.obs_id} is proprietary{until}:"
@@ -95,22 +127,6 @@ def check_access(collection, descriptor, queryMeta):
 # ---- dlget
 
 
-class PartFile(static.File):
-    """A built part as the HTTP response: Twisted's static file (Range, HEAD, Last-Modified),
-    with the part's media type, saved under its own name (DaCHS names every attachment after
-    the ID, which would give the same name to all parts), never compressed on the way."""
-
-    def __init__(self, path, media_type, filename):
-        super().__init__(path)
-        self.type, self.encoding = media_type, None
-        self.filename = filename
-
-    def render(self, request):
-        compat.send_unencoded(request)
-        request.setHeader("content-disposition", f'attachment; filename="{self.filename}"')
-        return super().render(request)
-
-
 def deliver(rd, descriptor, args):
     """The first (and only) data function: sets descriptor.data to the requested part.
 
@@ -119,15 +135,17 @@ def deliver(rd, descriptor, args):
     part = parts.part_named(_single(args.get("PART")) or parts.EVENT_LIST.name)
     if part is None:
         raise base.ValidationError(f"Unknown part {args.get('PART')!r}", "PART")
-    collection = collection_of(rd)
-    stem = f"{rd.schema}_{descriptor.obs_id}_{part.name}"
+    collection, cache = descriptor.collection, product_cache()
+    stem = f"{collection.schema}_{descriptor.obs_id}_{part.name}"
     if part is parts.DOCUMENTATION:
-        descriptor.data = (part.content_type, parts.build_documentation(collection))
-        return
-    files = product_cache().files(collection, descriptor.obs_id)
-    if part not in files:
-        raise svcs.UnknownURI(f"Observation {descriptor.obs_id} has no {part.name}")
-    descriptor.data = PartFile(files[part], part.content_type, f"{stem}.{part.extension}")
+        path = cache.documentation(collection)
+    else:
+        files = cache.files(collection, descriptor.obs_id)
+        if part not in files:
+            raise svcs.UnknownURI(f"Observation {descriptor.obs_id} has no {part.name}")
+        path = files[part]
+    descriptor.data = httpstream.FileResponse(path, part.content_type, f"{stem}.{part.extension}",
+                                              cache.root)
 
 
 def _single(value):
@@ -162,15 +180,25 @@ class Core(compat.datalink_core_base()):
         self.feedObject("inputKeys", _part_key())
         super().completeElement(ctx)
 
+    def adaptForDescriptors(self, renderer, descriptors, maxRec):
+        """DaCHS cuts a {links} response at MAXREC rows, 100 where the client gives none ([db]
+        defaultLimit): fewer than ten observations. pyvo asks for 50 IDs at a time and takes a
+        cut answer as its batch size: without a MAXREC, a response holds LINKS_LIMIT rows."""
+        if maxRec == base.getConfig("db", "defaultLimit"):
+            maxRec = LINKS_LIMIT
+        return super().adaptForDescriptors(renderer, descriptors, maxRec)
+
     def getMetaForDescriptor(self, descriptor):
         """(links, input keys, errors) of one descriptor.
 
         No input keys: PART only picks one of the listed files, it is not a processing service,
         so DaCHS must not declare a #proc service for it.
         """
+        collection = descriptor.collection
         rows = link_rows.links_for(
-            descriptor.pubDID, descriptor.obs_id, collection_of(self.rd), product_cache(),
-            self.parent.getURL("dlget"), base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
+            descriptor.pubDID, descriptor.obs_id, collection, product_cache(),
+            base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
+            base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
@@ -186,12 +214,11 @@ class Core(compat.datalink_core_base()):
     def runForData(self, service, inputTable, queryMeta):
         """dlget: the rights are checked before any data function runs (the documentation, which
         is the collection's and not the observation's, is public)."""
-        collection = collection_of(self.rd)
         if _single(inputTable.getParamDict().get("PART")) == parts.DOCUMENTATION.name:
             return super().runForData(service, inputTable, queryMeta)
         for descriptor in self.descriptors:
             if isinstance(descriptor, ObservationDescriptor):
-                check_access(collection, descriptor, queryMeta)
+                check_access(descriptor, queryMeta)
         return super().runForData(service, inputTable, queryMeta)
 
     def getDatalinksResource(self, ctx, service):
@@ -199,16 +226,17 @@ class Core(compat.datalink_core_base()):
         for row in self.datalinkLinks:
             if isinstance(row, link_rows.BundleLink):
                 row.bind(ctx)
+        order = [getattr(d, "pubDID", None) for d in self.descriptors]
         data = rsc.makeData(compat.response_maker(self.rd),
-                            forceSource=_grouped_by_id(self.datalinkLinks + self.errors))
+                            forceSource=_grouped_by_id(self.datalinkLinks + self.errors, order))
         data.setMeta("_type", "results")
         return votablewrite.makeResource(votablewrite.VOTableContext(tablecoding="td"), data)
 
 
-def _grouped_by_id(rows):
+def _grouped_by_id(rows, order):
     """The rows with those of one ID consecutive (DataLink requires it; DaCHS lists all links
-    before all errors), IDs in the order of the request."""
-    by_id = {}
+    before all errors), IDs in the order of the request (order)."""
+    by_id = {pubDID: [] for pubDID in order}
     for row in rows:
         by_id.setdefault(row.asDict()["ID"], []).append(row)
     return [row for group in by_id.values() for row in group]

@@ -1,5 +1,12 @@
-"""Sending what a function writes in a thread to a Twisted request, piece by piece, with flow
+"""Downloads over Twisted: answering a request for a file or a bundle as datalink/downloads.py
+decides (length, validators, 304, ranges, HEAD), handing files to nginx where it is in front
+(X-Accel-Redirect), and sending what a function writes in a thread piece by piece, with flow
 control.
+
+Where nginx fronts the DaCHS processes (instance/server.py) it tells them so with the request
+header ACCEL_HEADER, naming its internal location of the product cache: a file then goes out as
+an X-Accel-Redirect to it, and nginx sends the bytes itself (sendfile), with its own Range,
+conditional-request and HEAD handling. Without nginx (`processes: 1`) DaCHS sends the file.
 
 DaCHS's own streaming (gavo.svcs.streaming) sends 50 kB pieces and, when the client is slower than
 the writer, polls every 0.1 s: for bundles of hundreds of megabytes that caps the rate far below
@@ -9,12 +16,100 @@ up, so memory is bounded by a couple of pieces whatever the size of the whole. (
 would make the reactor spin: Twisted asks it again and again while the writer is still building.)
 """
 
+import os
 import threading
 
 from twisted.internet import reactor, threads
 from twisted.web import server
 
+from dachs_ext import compat
+from datalink import downloads
+
 CHUNK = 4 << 20
+# Set by nginx on every request it passes on (a client's value is replaced): the prefix of the
+# internal location that serves the product cache.
+ACCEL_HEADER = "x-heobs-accel-location"
+
+
+def _request_headers(request):
+    return {name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in request.requestHeaders.getAllRawHeaders()}
+
+
+def send(request, representation, write_range):
+    """Answers a GET or HEAD for representation; write_range(out, start, stop) writes the bytes
+    [start, stop) of it to out.write. Returns NOT_DONE_YET (the request is finished here)."""
+    compat.send_unencoded(request)
+    answer = downloads.answer(representation, _request_headers(request))
+    request.setResponseCode(answer.status)
+    for name, value in answer.headers.items():
+        request.setHeader(name, value)
+    if not answer.has_body or request.method == b"HEAD":
+        request.finish()
+        return server.NOT_DONE_YET
+    return stream(request, lambda out: write_range(out, answer.start, answer.stop))
+
+
+def send_built(request, build):
+    """Like send(), where build() -> (representation, write_range) takes time (building files):
+    it runs in a thread, off the reactor. A failure answers 500 with what went wrong."""
+    gone = []
+    request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+    def answer(built):
+        if not gone:
+            send(request, *built)
+
+    def failed(failure):
+        if gone:
+            return
+        request.setResponseCode(500)
+        request.setHeader("content-type", "text/plain;charset=utf-8")
+        request.write(f"The files cannot be made: {failure.getErrorMessage()}\n".encode())
+        request.finish()
+
+    threads.deferToThread(build).addCallbacks(answer, failed)
+    return server.NOT_DONE_YET
+
+
+def send_file(request, path, media_type, filename, cache_root):
+    """Sends the file at path (within the product cache at cache_root) as an attachment."""
+    compat.send_unencoded(request)
+    request.setHeader("content-type", media_type)
+    request.setHeader("content-disposition", f'attachment; filename="{filename}"')
+    location = request.getHeader(ACCEL_HEADER)
+    relative = os.path.relpath(path, cache_root)
+    if location and not relative.startswith(".."):
+        request.setHeader("x-accel-redirect", location.rstrip("/") + "/" + relative)
+        request.setHeader("content-length", "0")
+        request.finish()
+        return server.NOT_DONE_YET
+    return send(request, downloads.file_representation(path),
+                lambda out, start, stop: _copy_range(out, path, start, stop))
+
+
+def _copy_range(out, path, start, stop):
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = stop - start
+        while left > 0:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                raise OSError(f"{path} is shorter than announced")
+            out.write(chunk)
+            left -= len(chunk)
+
+
+class FileResponse:
+    """A built file as what a DaCHS data function returns (descriptor.data): DaCHS calls its
+    render(request) and ignores what it returns, so the request is always finished here."""
+
+    def __init__(self, path, media_type, filename, cache_root):
+        self.path, self.type, self.filename, self.cache_root = \
+            path, media_type, filename, cache_root
+
+    def render(self, request):
+        return send_file(request, self.path, self.type, self.filename, self.cache_root)
 
 
 class Stop(Exception):

@@ -57,9 +57,9 @@ def links_for(pubDID, obs_id, collection, product_cache, dlget_url, bundle_url):
     else:
         for part, path in files.items():
             rows.append(link(pubDID, dlget_url, part, os.path.getsize(path)))
-    documentation = parts.build_documentation(collection)
-    rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, len(documentation)))
-    rows.append(BundleLink(pubDID, bundle_url))
+    documentation = product_cache.documentation(collection)
+    rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, os.path.getsize(documentation)))
+    rows.append(BundleLink(pubDID, obs_id, bundle_url))
     return rows
 
 
@@ -71,10 +71,10 @@ class BundleLink(Link):
     The row names the RESOURCE by an ID of the response's VOTable context: bind(ctx) makes it
     before either is written (DaCHS 2.7 writes the table first, 2.8+ the RESOURCEs first)."""
 
-    description = ("This observation and others (repeat ID) in one tar that gammapy's"
-                   " DataStore.from_dir opens")
-
-    def __init__(self, pubDID, access_url):
+    def __init__(self, pubDID, obs_id, access_url):
+        # Each descriptor of a document is named and described apart (STILTS 3.5's W-SDND).
+        self.description = (f"Observation {obs_id} and others (repeat ID) in one tar that"
+                            " gammapy's DataStore.from_dir opens")
         super().__init__(pubDID, None, contentQualifier="event-bundle",
                          description=self.description, semantics="#proc",
                          contentType="application/x-tar")

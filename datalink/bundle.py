@@ -1,16 +1,23 @@
 """Several observations in one tar that gammapy's DataStore.from_dir opens as it is: the bundle.
 
 The members are each observation's event list and IRF file (built once into the product cache,
-then copied from disk in chunks) followed by one hdu-index and one obs-index for all of them, so
-that the archive can be written while it is sent (datalink/tarstream.py) and the server's memory
-does not grow with its size.
+then copied from disk in chunks) followed by one hdu-index and one obs-index for all of them.
+Every member is built before the first byte is sent, so the archive's size is known (an HTTP
+Content-Length, and Range requests to resume: datalink/tarstream.py), its bytes are the same on
+every request, and the server's memory does not grow with its size.
+
+A search over every collection finds reprocessings and re-releases of the same observations,
+whose OBS_IDs then collide; gammapy keys on OBS_ID, so such a bundle has one directory per
+collection, each a data store of its own, and a README.txt at the top that says so.
 """
 
+import hashlib
 import os
-import time
 
-from . import parts, products, tarstream
+from . import downloads, parts, products, tarstream
 from .observation import hdu_index_of, open_observation, source_paths
+
+README = "README.txt"
 
 # A bundle is for the result of a search, not for a whole archive: beyond this, ask for several.
 MAX_OBSERVATIONS = 1000
@@ -22,18 +29,13 @@ class BundleError(ValueError):
 
 def check_bundle(observations):
     """Raises BundleError unless every (collection, obs_id) can go into one bundle: at most
-    MAX_OBSERVATIONS, OBS_IDs unique (gammapy keys on them), source files present."""
+    MAX_OBSERVATIONS, source files present."""
     if not observations:
         raise BundleError("No observation given: pass one ID parameter per observation")
     if len(observations) > MAX_OBSERVATIONS:
         raise BundleError(f"{len(observations)} observations requested; a bundle holds at most"
                           f" {MAX_OBSERVATIONS}: split the request")
-    seen = {}
     for collection, obs_id in observations:
-        other = seen.setdefault(str(obs_id), collection.name)
-        if other != collection.name:
-            raise BundleError(f"OBS_ID {obs_id} is in both {other} and {collection.name}; one"
-                              f" bundle (one hdu-index) cannot hold both")
         if not hdu_index_of(collection).entries_for(str(obs_id)):
             raise BundleError(f"Observation {obs_id} of {collection.name} has no hdu-index rows")
         missing = [p for p in source_paths(collection, obs_id) if not os.path.exists(p)]
@@ -51,22 +53,81 @@ def unique(observations):
     return result
 
 
-def members(observations, cache):
-    """(name, path or bytes) of the bundle's members, made one observation at a time."""
-    hdu_rows, by_collection = [], {}
+def by_collection(observations):
+    """[(collection, [obs_id, ...])] in the order the collections first appear."""
+    groups = {}
     for collection, obs_id in observations:
-        files = cache.files(collection, obs_id, [parts.EVENT_LIST, parts.ALL_IRFS])
-        names = products.package_names(obs_id)
-        hdu_rows += products.hdu_index_rows_of_files(
-            obs_id, hdu_index_of(collection).entries_for(obs_id), names,
-            files[parts.EVENT_LIST], files[parts.ALL_IRFS])
-        by_collection.setdefault(collection.name, (collection, []))[1].append(obs_id)
-        yield names["events"], files[parts.EVENT_LIST]
-        yield names["irfs"], files[parts.ALL_IRFS]
-    header = parts.hdu_index_header(observations[0][0])
-    yield "hdu-index.fits.gz", products.gzipped_fits(products.hdu_index_table(hdu_rows, header))
-    tables = [_obs_index(collection, obs_ids) for collection, obs_ids in by_collection.values()]
-    yield "obs-index.fits.gz", products.gzipped_fits(products.merged_obs_index(tables))
+        groups.setdefault(collection.name, (collection, []))[1].append(str(obs_id))
+    return list(groups.values())
+
+
+def colliding(observations):
+    """True if an OBS_ID is in more than one of the collections."""
+    seen = {}
+    return any(seen.setdefault(str(obs_id), collection.name) != collection.name
+               for collection, obs_id in observations)
+
+
+def members(observations, cache):
+    """(name, path or bytes) of the bundle's members, every file built."""
+    groups = by_collection(observations)
+    if not colliding(observations):
+        return _store_members(groups, cache, "")
+    names = [collection.name for collection, _ in groups]
+    result = [(README, readme(names))]
+    for group in groups:
+        result += _store_members([group], cache, f"{group[0].name}/")
+    return result
+
+
+def readme(collection_names):
+    listed = "\n".join(f"  {name}/" for name in collection_names)
+    return (f"""These observations come from {len(collection_names)} collections in which some
+OBS_IDs are the same (reprocessings or re-releases of the same observations). gammapy identifies
+observations by OBS_ID, so each collection is a data store of its own, in its own directory:
+
+{listed}
+
+Open each with gammapy: DataStore.from_dir("<directory>").
+""").encode("utf-8")
+
+
+def _store_members(groups, cache, prefix):
+    """The members of one data store (under prefix) holding the observations of groups."""
+    result, hdu_rows = [], []
+    for collection, obs_ids in groups:
+        for obs_id in obs_ids:
+            files = cache.files(collection, obs_id, [parts.EVENT_LIST, parts.ALL_IRFS])
+            names = products.package_names(obs_id)
+            hdu_rows += products.hdu_index_rows_of_files(
+                obs_id, hdu_index_of(collection).entries_for(obs_id), names,
+                files[parts.EVENT_LIST], files[parts.ALL_IRFS])
+            result += [(prefix + names["events"], files[parts.EVENT_LIST]),
+                       (prefix + names["irfs"], files[parts.ALL_IRFS])]
+    header = parts.hdu_index_header(groups[0][0])
+    tables = [_obs_index(collection, obs_ids) for collection, obs_ids in groups]
+    return result + [
+        (prefix + "hdu-index.fits.gz",
+         products.gzipped_fits(products.hdu_index_table(hdu_rows, header))),
+        (prefix + "obs-index.fits.gz", products.gzipped_fits(products.merged_obs_index(tables)))]
+
+
+def layout(observations, cache):
+    """(TarLayout, downloads.Representation) of the bundle of observations ([(collection,
+    obs_id)], checked): the same bytes, size and ETag on every request until a member changes.
+    Its time is its newest member file's."""
+    contents = members(observations, cache)
+    files = [content for _, content in contents if not isinstance(content, bytes)]
+    mtime = max((os.path.getmtime(path) for path in files), default=0)
+    h = hashlib.sha256()
+    for name, content in contents:
+        if isinstance(content, bytes):
+            h.update(f"{name}\0".encode() + hashlib.sha256(content).digest())
+        else:
+            st = os.stat(content)
+            h.update(f"{name}\0{content}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}".encode())
+    archive = tarstream.TarLayout(contents, mtime)
+    return archive, downloads.representation(archive.size, mtime, "-" + h.hexdigest()[:16])
 
 
 def _obs_index(collection, obs_ids):
@@ -82,6 +143,7 @@ def _obs_index(collection, obs_ids):
     return products.merged_obs_index(tables)
 
 
-def write_bundle(out, observations, cache, mtime=None):
-    """Writes the bundle of observations ([(collection, obs_id)], checked) to out.write."""
-    return tarstream.write_tar(out, members(observations, cache), mtime or time.time())
+def write_bundle(out, observations, cache):
+    """Writes the whole bundle of observations ([(collection, obs_id)], checked) to out.write."""
+    archive, _ = layout(observations, cache)
+    return archive.write(out)

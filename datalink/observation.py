@@ -4,7 +4,6 @@ The hdu-index is read once per collection and kept (it is re-read when its file 
 DataLink request for many observations does not re-read it for each.
 """
 
-import os
 
 from ingest.file_cache import read_when_changed
 from ingest.fitsfiles import FitsFiles

@@ -17,7 +17,8 @@ from ingest.file_cache import read_when_changed
 
 DATA_RIGHTS = ("public", "proprietary", "secure")
 # etc/site.yaml's server: block when it leaves something out (why these values: that file)
-SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15}
+SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15,
+                   "product_cache_gb": 50.0}
 
 
 class ConfigError(ValueError):
@@ -99,6 +100,9 @@ class CollectionConfig:
     site: SiteLocation = field(default_factory=SiteLocation)
     defaults: dict = field(default_factory=dict)  # column -> value where the files say nothing
     observations: dict = field(default_factory=dict)  # obs_id (str) -> ObservationOverride
+    # Build every observation's DataLink files at ingest (for collections whose users download
+    # everything), rather than at the first request.
+    prebuild: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -182,6 +186,10 @@ def _convert(reader, name, value, kind):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             reader.fail(name, f"must be a number, not {value!r}")
         return float(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            reader.fail(name, f"must be true or false, not {value!r}")
+        return value
     if kind is datetime.datetime:
         return _datetime(reader, name, value)
     if kind == "data_rights":
@@ -233,6 +241,11 @@ def _server_settings(reader):
         value = reader.get(key, int)
         if value is not None:
             settings[key] = value
+    size = reader.get("product_cache_gb", float)
+    if size is not None:
+        if not size > 0:
+            reader.fail("product_cache_gb", f"must be a positive number of gigabytes, not {size}")
+        settings["product_cache_gb"] = size
     return settings
 
 
@@ -317,6 +330,7 @@ def _collection(path, name, reader, project_root):
         site=_site_location(reader.child("site")),
         defaults=_defaults(reader.child("defaults")),
         observations=_observations(reader.child("observations")),
+        prebuild=reader.get("prebuild", bool, default=False),
     )
     for key in ("title", "description", "facility_name", "instrument_name", "creator_name",
                 "bib_reference", "proposal_id", "target_class", "obs_title", "publisher_id",

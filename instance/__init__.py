@@ -89,6 +89,15 @@ class Instance:
             self._features = self.dachs_config.features()
         return self._features
 
+    @property
+    def product_cache_dir(self):
+        """Where the DataLink files are built (DaCHS's cacheDir is the root's cache/)."""
+        return os.path.join(self.root, "cache", "datalink")
+
+    @property
+    def product_cache_bytes(self):
+        return int(self.site.server["product_cache_gb"] * 1e9)
+
     def published(self, collections=None):
         """The collections (default: all configured) that have a table in the database."""
         return [c for c in (collections or self.collections.values())
@@ -104,19 +113,20 @@ class Instance:
         changed = self.rds.write_all()
         return changed, self._init_database()
 
-    def prepare(self, names=None, strict=False):
+    def prepare(self, names=None, strict=False, prebuild=False):
         """Configures the instance and publishes the named collections (default: all)
-        incrementally; returns {name: ingest Summary}. One at a time: a second `make ingest`
-        (or `make serve`) waits for the first."""
+        incrementally; returns {name: ingest Summary}. prebuild: build every observation's
+        DataLink files too. One at a time: a second `make ingest` (or `make serve`) waits for
+        the first."""
         names = list(names or self.collections)
         self._check_data(names)
         os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
         with open(os.path.join(self.root, "state", "publish.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             changed, fresh = self.configure()
-            return self._publish(names, strict, changed, fresh)
+            return self._publish(names, strict, prebuild, changed, fresh)
 
-    def _publish(self, names, strict, changed, fresh):
+    def _publish(self, names, strict, prebuild, changed, fresh):
         if "userconfig" in changed and not fresh:
             # New ObsCore columns: DaCHS must rebuild its prototype view before re-publishing.
             log("ObsCore columns changed: refreshing ivoa.obscore")
@@ -127,7 +137,8 @@ class Instance:
             collection = self.collections[name]
             self._recreate_if_redefined(
                 collection, self.rds.rd_id(collection) in changed or "userconfig" in changed)
-            summaries[name] = publication.Publisher(self).publish(collection, strict=strict)
+            summaries[name] = publication.Publisher(self).publish(collection, strict=strict,
+                                                                  prebuild=prebuild)
             if self.published([collection]):
                 self.rds.record_table(collection)
         self._publish_hea_view(render.HEA_RD_ID in changed)
@@ -146,6 +157,8 @@ class Instance:
         True if it did."""
         ensure_superuser_role()
         if self.db.exists() and self.db.has_schema("tap_schema"):
+            if not self.db.table_exists("ivoa", "obscore"):  # an earlier set-up stopped halfway
+                self.dachs("imp", "//obscore")
             return False
         if not self.db.exists():
             log(f"creating database {self.dbname}")

@@ -39,6 +39,9 @@ def parse_args(argv=None):
                         help="ingest/drop: this collection (repeatable; ingest default: all)")
     parser.add_argument("--strict", action="store_true",
                         help="ingest: publish nothing of a collection if any observation is bad")
+    parser.add_argument("--prebuild", action="store_true",
+                        help="ingest/serve: build every observation's DataLink files now, not at"
+                        " their first request")
     return parser.parse_args(argv)
 
 
@@ -62,7 +65,7 @@ def run(args):
             inst.drop_collection(name)
     else:
         names = args.collection if args.action == "ingest" else None
-        summaries = inst.prepare(names, strict=args.strict)
+        summaries = inst.prepare(names, strict=args.strict, prebuild=args.prebuild)
         if args.action == "serve":
             inst.serve_foreground()
         sys.exit(0 if all(s.ok for s in summaries.values()) else 1)

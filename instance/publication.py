@@ -166,8 +166,10 @@ class Publisher:
             sql.SQL("SELECT obs_id, coalesce(source_fingerprint, '') FROM {}").format(
                 sql.Identifier(collection.schema, "obs"))))
 
-    def publish(self, collection, strict=False):
-        """Brings the collection's rows in line with its files; returns the Summary."""
+    def publish(self, collection, strict=False, prebuild=False):
+        """Brings the collection's rows in line with its files; returns the Summary. prebuild
+        (or the collection's prebuild key): also builds every published observation's DataLink
+        files now, instead of at their first request."""
         summary = Summary(name=collection.name)
         reader = ingest_collection.CollectionReader(collection, self.inst.site)
         base = configuration_text(collection, self.inst.site) + code_version()
@@ -192,8 +194,31 @@ class Publisher:
         if plan.withdrawn:
             self._withdraw(collection, plan.withdrawn)
             summary.count("withdrawn", len(plan.withdrawn))
+        if prebuild or collection.prebuild:
+            started = time.monotonic()
+            self._prebuild(collection, summary)
+            summary.seconds["prebuild"] = time.monotonic() - started
         self._say(summary.render())
         return summary
+
+    def _prebuild(self, collection, summary):
+        """Builds the DataLink files of every published observation that lacks them (those of a
+        broken observation are left to its first request, which says what is wrong)."""
+        from datalink.cache import ProductCache
+
+        cache = ProductCache(self.inst.product_cache_dir, self.inst.product_cache_bytes)
+        obs_ids = list(self.published_fingerprints(collection))
+        cache.documentation(collection)
+        with Progress(total=len(obs_ids), stream=self.stream,
+                      label=f"building files of {collection.name}") as bar:
+            for obs_id in obs_ids:
+                bar.advance()
+                try:
+                    cache.files(collection, obs_id)
+                except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
+                    bar.clear()
+                    self._say(f"{collection.name}: the files of observation {obs_id} cannot be"
+                              f" built: {exc}")
 
     def _import(self, collection, rows):
         """One `dachs imp` of the staged rows (dachs_ext/grammar.py reads them)."""

@@ -50,6 +50,9 @@ class ResourceDescriptors:
         # Served from the RD file; there is nothing to import.
         write_if_changed(self.path(render.BUNDLE_RD_ID),
                          render.render_bundle_rd(os.path.join(self.inputs, "bundle")))
+        write_if_changed(self.path(render.LINKS_RD_ID), render.render_links_rd(
+            os.path.join(self.inputs, "links"),
+            self.inst.features()["native_content_qualifier"]))
         write_if_changed(self.path(render.SEARCH_RD_ID), render.render_search_rd(
             self.inst.collections.values(), os.path.join(self.inputs, "search")))
         userconfig = os.path.join(self.inst.root, "etc", "userconfig.rd")

@@ -42,8 +42,16 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+# nginx's internal location of the product cache: the DaCHS processes decide who may have a file
+# and answer with X-Accel-Redirect to it; nginx then sends the file itself (sendfile), with its
+# own Range, conditional-request and HEAD handling (dachs_ext/httpstream.py). `internal`: a
+# client asking for it directly gets 404.
+FILES_LOCATION = "/_heobs_files/"
+
+
 def nginx_conf(root, bind_address, port, backend_ports):
-    """nginx.conf: listen on the instance's port, pass everything to the DaCHS processes."""
+    """nginx.conf: listen on the instance's port, pass everything to the DaCHS processes, serve
+    the files they hand over from the product cache."""
     temp = os.path.join(root, "server", "nginx-temp")
     backends = "\n".join(f"    server 127.0.0.1:{p};" for p in backend_ports)
     user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""
@@ -72,6 +80,9 @@ http {{
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $http_host;
+    # Tells the DaCHS processes where nginx serves the product cache (a client's value of this
+    # header is replaced).
+    proxy_set_header X-HEObs-Accel-Location {FILES_LOCATION};
     # DaCHS's own Server header (its software identification, which validators look for).
     proxy_pass_header Server;
     # Bundles are streamed as they are made, and UWS WAIT polls and long sync queries take time:
@@ -81,6 +92,12 @@ http {{
     proxy_read_timeout 3600s;
     proxy_send_timeout 3600s;
     location {ASYNC_LOCATION} {{ proxy_pass http://dachs_uws; }}
+    location {FILES_LOCATION} {{
+      internal;
+      alias {os.path.join(root, "cache", "datalink")}/;
+      sendfile on;
+      tcp_nopush on;
+    }}
     location / {{ proxy_pass http://dachs; }}
   }}
 }}
@@ -99,9 +116,10 @@ class Servers:
     stops them all). Behaves enough like a Popen for instance.stop_process: pid (the group),
     poll() and wait()."""
 
-    def __init__(self, processes, dachs_processes):
+    def __init__(self, processes, dachs_processes, dachs_ports):
         self.processes = processes
         self.dachs_pids = [p.pid for p in dachs_processes]
+        self.dachs_ports = dachs_ports  # where each DaCHS process listens itself
         self.pid = processes[0].pid
 
     def poll(self):
@@ -137,7 +155,7 @@ def start_processes(instance, count, logfile):
     env = instance.env()
     if count == 1:
         proc = _spawn([dachs_command(), "serve", "start", "--foreground"], env, logfile, None)
-        return Servers([proc], [proc])
+        return Servers([proc], [proc], [instance.port])
     directory = os.path.join(instance.root, "server")
     shutil.rmtree(os.path.join(directory, "nginx-temp"), ignore_errors=True)
     os.makedirs(os.path.join(directory, "nginx-temp"), exist_ok=True)
@@ -170,7 +188,7 @@ def _start_group(instance, env, logfile, directory, settings, ports, processes):
     with open(conf, "w", encoding="utf-8") as f:
         f.write(nginx_conf(instance.root, instance.site.bind_address, instance.port, ports))
     nginx = _spawn([nginx_command(), "-c", conf, "-g", "daemon off;"], env, logfile, group)
-    return Servers(processes + [nginx], processes)
+    return Servers(processes + [nginx], processes, ports)
 
 
 def _wait_for_backends(ports, processes, timeout=90):

@@ -84,8 +84,7 @@ def render_datalink(collection, native_content_qualifier=True):
     """The DataLink service of a collection (rd/datalink.rd.in), for the ${services} slot; for a
     DaCHS without content_qualifier (2.7), with the links table of rd/dlresponse.rd.in."""
     return _template("datalink.rd.in").substitute(
-        response_table="" if native_content_qualifier else _template(
-            "dlresponse.rd.in").template + "\n",
+        response_table=_response_table(native_content_qualifier),
         obs_collection=escape(collection.obs_collection),
         title=escape(collection.title or collection.obs_collection),
         # dachs val wants a shortName of at most 16 characters
@@ -93,6 +92,20 @@ def render_datalink(collection, native_content_qualifier=True):
         core_module=escape(DATALINK_CORE_MODULE),
     )
 BUNDLE_RD_ID = "bundle/q"
+LINKS_RD_ID = "links/q"
+LINKS_SERVICE = LINKS_RD_ID + "#dl"
+
+
+def render_links_rd(resdir, native_content_qualifier=True):
+    """The RD of the DataLink service over every collection (rd/links.rd.in)."""
+    return _template("links.rd.in").substitute(
+        resdir=resdir, creation_date=CREATION_DATE, core_module=escape(DATALINK_CORE_MODULE),
+        response_table=_response_table(native_content_qualifier))
+
+
+def _response_table(native_content_qualifier):
+    """The links table for a DaCHS without content_qualifier (2.7): rd/dlresponse.rd.in."""
+    return "" if native_content_qualifier else _template("dlresponse.rd.in").template + "\n"
 
 
 def render_bundle_rd(resdir):
@@ -253,7 +266,7 @@ def render_userconfig(example_schema="hess_dr1"):
     # The mixinPar default must be valid SQL of the column's type for DaCHS's empty prototype
     # view; in 2.7 the macro needs two backslashes inside the stream (see docs/DACHS-2.7).
     return _template("userconfig.rd.in").substitute(
-        example_schema=example_schema,
+        example_schema=example_schema, links_service=LINKS_SERVICE,
         extra_columns="\n".join(column_element(c) for c in extra),
         extra_pars="\n".join(
             f'    <mixinPar key="{c.name}">NULL</mixinPar>' for c in extra),

@@ -26,6 +26,7 @@ collections:
     schema: two
     obs_collection: TWO
     data_dir: /abs/two
+    prebuild: true
 """
 
 
@@ -50,6 +51,7 @@ def test_collections(tmp_path):
     assert (override.data_rights, override.owner) == ("proprietary", "alice")
     assert override.obs_release_date == datetime.datetime(2031, 5, 1)
     assert one.override_for("43").data_rights is None
+    assert (one.prebuild, collections["two"].prebuild) == (False, True)
     assert default_collection_name(path) == "one"
 
 
@@ -71,6 +73,8 @@ def test_data_dir_override(tmp_path):
     (("      analysis_mode: std\n", "      no_such_column: 1\n"), "collections.one.defaults.no_such_column",
      "not a column"),
     (("      42: {", "      abc: {"), "collections.one.observations.abc", "whole numbers"),
+    (("    prebuild: true\n", "    prebuild: yes please\n"), "collections.two.prebuild",
+     "must be true or false"),
 ])
 def test_errors_name_the_file_and_the_key(tmp_path, edit, key, message):
     path = write(tmp_path, MINIMAL.replace(*edit))
@@ -106,7 +110,7 @@ def test_the_project_configuration_loads():
 def test_server_settings(tmp_path):
     site = load_site(write(tmp_path, "authority: a.b\n", "site.yaml"))
     assert site.server == {"processes": "auto", "sync_timeout": 60, "async_slots": 4,
-                           "sql_timeout": 15}
+                           "sql_timeout": 15, "product_cache_gb": 50.0}
     site = load_site(write(tmp_path, "authority: a.b\nserver: {processes: 3, async_slots: 8}\n",
                            "site.yaml"))
     assert (site.server["processes"], site.server["async_slots"]) == (3, 8)
@@ -116,3 +120,7 @@ def test_server_settings(tmp_path):
                             "site.yaml"))
     with pytest.raises(ConfigError, match="server.sync_timeout: must be a whole number"):
         load_site(write(tmp_path, "authority: a.b\nserver: {sync_timeout: soon}\n", "site.yaml"))
+    for bad in ("0", "-2", "lots"):
+        with pytest.raises(ConfigError, match="server.product_cache_gb: must be"):
+            load_site(write(tmp_path, f"authority: a.b\nserver: {{product_cache_gb: {bad}}}\n",
+                            "site.yaml"))

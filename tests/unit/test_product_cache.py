@@ -79,3 +79,131 @@ def test_bundle_of_shared_irfs_is_unchanged(tmp_path):
         for name, data in expected.items():
             with open(members[name], "rb") as f:
                 assert f.read() == data, name
+
+
+def _build_in_process(args):
+    root, collection, obs_id = args
+    paths = cache.ProductCache(root).files(collection, obs_id)
+    return {part.name: open(path, "rb").read() for part, path in paths.items()}
+
+
+def test_simultaneous_first_requests_build_once_and_never_see_a_partial_file(tmp_path):
+    """Four processes and four threads ask for the same new files at once: all get the same
+    complete bytes, and each file was written once (its inode is the first one's)."""
+    import concurrent.futures
+    import multiprocessing
+
+    collection = _collection(tmp_path)
+    obs_id = hdu_index_of(collection).obs_ids()[0]
+    root = str(tmp_path / "cache")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        results = pool.map(_build_in_process, [(root, collection, obs_id)] * 4)
+    with concurrent.futures.ThreadPoolExecutor(4) as threads:
+        results += list(threads.map(_build_in_process, [(root, collection, obs_id)] * 4))
+    assert all(result == results[0] for result in results)
+    with open_observation(collection, obs_id) as obs:
+        assert results[0]["event-list"] == products.event_list(obs)
+    directory = os.path.dirname(next(iter(cache.ProductCache(root).files(
+        collection, obs_id).values())))
+    assert not [n for n in os.listdir(directory) if n.endswith(".part")]
+
+
+def test_a_changed_source_gives_new_files_and_the_old_ones_go(tmp_path):
+    collection = _collection(tmp_path)
+    obs_id = hdu_index_of(collection).obs_ids()[0]
+    product_cache = cache.ProductCache(str(tmp_path / "cache"))
+    before = product_cache.files(collection, obs_id, [parts.EVENT_LIST])[parts.EVENT_LIST]
+    events = next(e.path for e in hdu_index_of(collection).entries_for(obs_id)
+                  if e.hdu_type == "events")
+    st = os.stat(events)
+    os.utime(events, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # as a re-processed file
+    after = product_cache.files(collection, obs_id, [parts.EVENT_LIST])[parts.EVENT_LIST]
+    assert after != before and os.path.exists(after) and not os.path.exists(before)
+
+
+def test_the_cache_keeps_within_its_size_dropping_the_least_recently_used(tmp_path):
+    collection = _collection(tmp_path)
+    obs_ids = hdu_index_of(collection).obs_ids()
+    root = str(tmp_path / "cache")
+    wanted = [parts.EVENT_LIST, parts.PREVIEW_PLOT]
+    unbounded = cache.ProductCache(root)
+    directories = [os.path.dirname(unbounded.files(collection, o, wanted)[parts.EVENT_LIST])
+                   for o in obs_ids]
+    sizes = [sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d)) for d in directories]
+    now = 1e10  # every use long past the grace time
+    for age, directory in enumerate(directories):  # the first one used last
+        os.utime(directory, (now - 1000 - age, now - 1000 - age))
+    bounded = cache.ProductCache(root, max_bytes=sizes[0] + sizes[1] + 1)
+    bounded.evict(now=now)
+    kept = [os.path.isdir(d) for d in directories]
+    assert kept == [True, True] + [False] * (len(directories) - 2)
+    # what was evicted is built again when asked for
+    again = bounded.files(collection, obs_ids[-1], wanted)
+    assert os.path.exists(again[parts.EVENT_LIST])
+
+
+def test_recently_used_files_are_not_evicted(tmp_path):
+    collection = _collection(tmp_path)
+    obs_id = hdu_index_of(collection).obs_ids()[0]
+    root = str(tmp_path / "cache")
+    path = cache.ProductCache(root).files(collection, obs_id, [parts.EVENT_LIST])[parts.EVENT_LIST]
+    cache.ProductCache(root, max_bytes=1).evict(now=os.path.getmtime(path) + 1)
+    assert os.path.exists(path)
+
+
+def test_documentation_is_a_file_of_the_cache(tmp_path):
+    collection = _collection(tmp_path)
+    product_cache = cache.ProductCache(str(tmp_path / "cache"))
+    path = product_cache.documentation(collection)
+    assert path == product_cache.documentation(collection)
+    with open(path, "rb") as f:
+        assert f.read() == parts.build_documentation(collection)
+
+
+def test_bundle_size_is_known_first_and_its_bytes_are_stable(tmp_path):
+    import io
+
+    collection = _collection(tmp_path)
+    observations = [(collection, o) for o in hdu_index_of(collection).obs_ids()]
+    product_cache = cache.ProductCache(str(tmp_path / "cache"))
+    archive, representation = bundle.layout(observations, product_cache)
+    out = io.BytesIO()
+    assert archive.write(out) == archive.size == representation.size == len(out.getvalue())
+    again, same = bundle.layout(observations, product_cache)
+    second = io.BytesIO()
+    again.write(second)
+    assert second.getvalue() == out.getvalue() and same == representation
+
+
+def test_bundle_of_colliding_obs_ids_has_a_directory_per_collection(tmp_path):
+    """The same observations published in two collections (a re-release): one data store per
+    collection, each with its own indexes, and a README.txt that says so."""
+    import gzip
+    import io
+    import tarfile
+
+    from astropy.table import Table
+
+    first = _collection(tmp_path)
+    second = dataclasses_replace(first, name="rerelease", schema="rerelease")
+    obs_ids = hdu_index_of(first).obs_ids()[:2]
+    observations = [(first, o) for o in obs_ids] + [(second, o) for o in obs_ids]
+    archive, _ = bundle.layout(observations, cache.ProductCache(str(tmp_path / "cache")))
+    out = io.BytesIO()
+    archive.write(out)
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        names = tar.getnames()
+        assert names[0] == "README.txt"
+        readme = tar.extractfile("README.txt").read().decode()
+        assert "synth/" in readme and "rerelease/" in readme and "DataStore.from_dir" in readme
+        for directory in ("synth", "rerelease"):
+            gzipped = tar.extractfile(f"{directory}/hdu-index.fits.gz").read()
+            index = Table.read(io.BytesIO(gzip.decompress(gzipped)), format="fits")
+            assert sorted(set(str(o) for o in index["OBS_ID"])) == sorted(obs_ids)
+            for file_name in set(index["FILE_NAME"]):
+                assert f"{directory}/{file_name}" in names
+
+
+def dataclasses_replace(collection, **changes):
+    import dataclasses
+    return dataclasses.replace(collection, **changes)

@@ -32,18 +32,32 @@ def test_members_from_bytes_and_files_read_back(tmp_path):
     assert out.largest <= tarstream.CHUNK  # never the whole file at once
 
 
-def test_members_are_made_lazily():
-    made = []
+def test_the_size_is_known_before_writing_and_every_range_is_the_archive_s(tmp_path):
+    """What an HTTP Content-Length and a Range request (a resumed download) need."""
+    big = tmp_path / "big.fits"
+    big.write_bytes(bytes(range(256)) * 3000)
+    layout = tarstream.TarLayout([("a.txt", b"hello"), ("big.fits", str(big)), ("c", b"x" * 513)],
+                                 mtime=0)
+    whole = Recorder()
+    assert layout.write(whole) == layout.size
+    data = whole.buffer.getvalue()
+    assert len(data) == layout.size
+    for start, stop in [(0, 1), (0, 600), (511, 513), (1000, 700000), (layout.size - 5, None),
+                        (700000, layout.size)]:
+        part = Recorder()
+        written = layout.write(part, start, stop)
+        assert part.buffer.getvalue() == data[start:stop]
+        assert written == len(data[start:stop])
 
-    def members():
-        for name in ("one", "two"):
-            made.append(name)
-            yield name, name.encode()
 
-    out = Recorder()
-    generator = members()
-    tarstream.write_tar(out, generator, mtime=0)
-    assert made == ["one", "two"]
+def test_a_file_changed_after_the_layout_is_refused(tmp_path):
+    member = tmp_path / "m"
+    member.write_bytes(b"12345")
+    layout = tarstream.TarLayout([("m", str(member))], mtime=0)
+    member.write_bytes(b"123456")
+    import pytest
+    with pytest.raises(OSError, match="changed size"):
+        layout.write(Recorder())
 
 
 def test_empty_archive_is_valid():
