@@ -1,7 +1,7 @@
 """Reading a whole collection: one result per observation of its hdu-index, in index order.
 
-A bad observation (missing file, missing mandatory keyword, unreadable FITS, ...) gives a result with an
-IngestError and does not stop the others. A collection whose hdu-index (or configured obs-index) cannot
+A bad observation (missing file, missing mandatory keyword, unreadable FITS, a layout nobody foresaw,
+a bug of ours: any exception) gives a result with an IngestError and does not stop the others. A collection whose hdu-index (or configured obs-index) cannot
 be read raises IngestError at once: there is nothing to iterate over.
 """
 
@@ -63,8 +63,13 @@ class CollectionReader:
         except IngestError as exc:
             return ObservationResult(obs_id, error=exc)
         except READ_FAILURES as exc:
-            path = next((e.path for e in entries if e.hdu_type == "events"), entries[0].path)
-            return ObservationResult(obs_id, error=IngestError(f"{type(exc).__name__}: {exc}", path))
+            return ObservationResult(obs_id, error=IngestError(f"{type(exc).__name__}: {exc}",
+                                                               _events_path(entries)))
+        except Exception as exc:  # noqa: BLE001 (a bug of ours or a layout nobody foresaw)
+            # One observation's surprise never stops the others: it is rejected, saying so.
+            return ObservationResult(obs_id, error=IngestError(
+                f"unexpected {type(exc).__name__} while reading it: {exc} (please report this)",
+                _events_path(entries)))
 
     def _row(self, obs_id, entries, notes):
         index_error = self.hdu_index.duplicate_error(obs_id) or (
@@ -98,6 +103,11 @@ class CollectionReader:
         if key not in self._irf_cache:
             self._irf_cache[key] = summarise_irfs(hdus.irfs)
         return self._irf_cache[key]
+
+
+def _events_path(entries):
+    """The file an observation's error names when nothing more precise is known."""
+    return next((e.path for e in entries if e.hdu_type == "events"), entries[0].path)
 
 
 def _shared_paths(hdu_index):

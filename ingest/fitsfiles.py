@@ -38,7 +38,11 @@ class LocatedHdu:
 
     @property
     def columns(self):
-        """The upper-case names of the table columns."""
+        """The upper-case names of the table columns (an image HDU where a table belongs, as in
+        HAWC's map IRFs, is an IngestError naming its layout)."""
+        if not hasattr(self.hdu, "columns"):
+            raise IngestError(f"{type(self.hdu).__name__} where a binary table was expected"
+                              " (a layout this ingest does not read)", self.path, self.name)
         return [name.upper() for name in self.hdu.columns.names]
 
     def mandatory(self, key):

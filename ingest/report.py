@@ -22,6 +22,7 @@ class Summary:
     counts: dict = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rejections: list = field(default_factory=list)
     seconds: dict = field(default_factory=dict)  # wall time per stage of the run (plan, read, import)
+    failure: str = None  # why the collection could not be read or published at all (None: it could)
 
     def count(self, outcome, number=1):
         if outcome not in self.counts:
@@ -47,12 +48,18 @@ class Summary:
 
     @property
     def ok(self):
-        return self.counts["rejected"] == 0
+        return self.counts["rejected"] == 0 and self.failure is None
+
+    def fail(self, reason):
+        """The collection as a whole could not be read or published (what was published stays)."""
+        self.failure = str(reason).strip()
 
     def render(self):
         """Multi-line text: one line of counts, then one line per rejected observation."""
         counts = ", ".join(f"{self.counts[outcome]} {outcome}" for outcome in OUTCOMES)
         prefix = f"{self.name}: " if self.name else ""
+        if self.failure:
+            return f"{prefix}not read, nothing changed: {self.failure}"
         lines = [f"{prefix}{self.observations} observations: {counts}"]
         if self.rejections:
             lines.append("rejected:")

@@ -24,6 +24,7 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, PROJECT_ROOT)
 
 from ingest import config  # noqa: E402
+from ingest.errors import IngestError  # noqa: E402
 from instance import publication, server  # noqa: E402
 from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
@@ -119,7 +120,6 @@ class Instance:
         DataLink files too. One at a time: a second `make ingest` (or `make serve`) waits for
         the first."""
         names = list(names or self.collections)
-        self._check_data(names)
         os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
         with open(os.path.join(self.root, "state", "publish.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -137,20 +137,25 @@ class Instance:
             collection = self.collections[name]
             self._recreate_if_redefined(
                 collection, self.rds.rd_id(collection) in changed or "userconfig" in changed)
-            summaries[name] = publication.Publisher(self).publish(collection, strict=strict,
-                                                                  prebuild=prebuild)
+            summaries[name] = self._publish_one(collection, strict, prebuild)
             if self.published([collection]):
                 self.rds.record_table(collection)
         self._publish_hea_view(render.HEA_RD_ID in changed)
         self.registry.publish(self.published())
         return summaries
 
-    def _check_data(self, names):
-        for name in names:
-            collection = self.collections[name]
-            if not os.path.exists(collection.hdu_index_path):
-                sys.exit(f"Collection {collection.name}: no hdu-index at"
-                         f" {collection.hdu_index_path}.\n{collection.obtain}")
+    def _publish_one(self, collection, strict, prebuild):
+        """The Summary of publishing one collection. One that cannot be read at all (no
+        hdu-index, a broken index, an import DaCHS refuses) is reported and keeps what it had
+        published: the others are published, and `make serve` serves them."""
+        publisher = publication.Publisher(self)
+        if not os.path.exists(collection.hdu_index_path):
+            return publisher.failed(collection, f"no hdu-index at {collection.hdu_index_path}."
+                                    f" {collection.obtain or ''}")
+        try:
+            return publisher.publish(collection, strict=strict, prebuild=prebuild)
+        except (IngestError, publication.PublicationError) as exc:
+            return publisher.failed(collection, exc)
 
     def _init_database(self):
         """Creates the database and runs `dachs init` on it, unless that was done before;

@@ -201,6 +201,13 @@ class Publisher:
         self._say(summary.render())
         return summary
 
+    def failed(self, collection, reason):
+        """The Summary of a collection that could not be read or published at all (said now)."""
+        summary = Summary(name=collection.name)
+        summary.fail(reason)
+        self._say(summary.render())
+        return summary
+
     def _prebuild(self, collection, summary):
         """Builds the DataLink files of every published observation that lacks them (those of a
         broken observation are left to its first request, which says what is wrong)."""

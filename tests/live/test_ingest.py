@@ -28,15 +28,18 @@ def ingest(service):
     the ingest command. The corpus collection is dropped when the module ends."""
     link = service.collection("corpus").data_dir
 
-    def run(data_dir, *options):
+    def run(data_dir, *options, launcher=("-m", "instance"), env=None):
         if os.path.islink(link):
             os.unlink(link)
         os.symlink(data_dir, link)
+        collections = [o for o in options if o.startswith("--collection=")] or ["--collection=corpus"]
+        options = [o for o in options if not o.startswith("--collection=")]
         return subprocess.run(
-            [DEBIAN_PYTHON, "-m", "instance", "ingest", "--instance", service.instance.name,
-             "--collection", "corpus", "--port", str(service.instance.port), "--collections",
+            [DEBIAN_PYTHON, *launcher, "ingest", "--instance", service.instance.name,
+             *collections, "--port", str(service.instance.port), "--collections",
              service.collections_file, *options],
-            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+            env=None if env is None else {**os.environ, **env})
 
     yield run
     subprocess.run([DEBIAN_PYTHON, "-m", "instance", "drop", "--instance", service.instance.name,
@@ -152,6 +155,86 @@ def test_hostile_text_is_stored_as_given_and_escaped(case, restored, ingest, ser
         "QUERY": f"SELECT target_name FROM corpus.obs WHERE obs_id='{case.bad_obs_id}'"})
     assert html.status_code == 200
     assert "<script>" not in html.text and "<b>" not in html.text
+
+
+# The ingest command with a bug injected: reading the observation CRASH_OBS_ID raises an
+# exception no reading of files raises.
+CRASHING_INGEST = """
+import os, sys
+from ingest import collection
+original = collection.observation_row
+def buggy(hdus, *args, **kwargs):
+    if str(hdus.events.header["OBS_ID"]) == os.environ["CRASH_OBS_ID"]:
+        raise ZeroDivisionError("injected into the test")
+    return original(hdus, *args, **kwargs)
+collection.observation_row = buggy
+from instance.__main__ import main
+sys.argv[0] = "instance"
+main(sys.argv[1:])
+"""
+
+
+def test_an_unexpected_exception_rejects_one_observation(restored, ingest, service, tmp_path):
+    victim = corpus.OBS_IDS[1]
+    data_dir = good_copy(tmp_path)
+    with fits.open(os.path.join(data_dir, "data", corpus.file_name(corpus.OBS_IDS[0])),
+                   mode="update") as f:
+        f["EVENTS"].header["OBJECT"] = "Crab (updated beside the crash)"
+    out = ingest(data_dir, launcher=("-c", CRASHING_INGEST), env={"CRASH_OBS_ID": victim})
+    report = out.stdout + out.stderr
+    assert out.returncode == 1, report
+    assert "Traceback" not in report
+    [line] = [line for line in report.splitlines() if line.strip().startswith(victim)]
+    assert corpus.file_name(victim) in line and "unexpected ZeroDivisionError" in line, line
+    after = rows(service)
+    assert after[victim] == restored[victim]  # kept as published
+    assert "1 updated" in report
+    assert "updated beside the crash" in after[corpus.OBS_IDS[0]]["values"]
+
+
+def test_an_unreadable_collection_does_not_stop_the_others(restored, ingest, service, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "hdu-index.fits.gz").write_bytes(b"not a FITS file")
+    hess_before = rows(service, "hess_dr1.obs")
+    out = ingest(str(broken), "--collection=corpus", "--collection=hess_dr1")
+    report = out.stdout + out.stderr
+    assert out.returncode == 1, report
+    assert "Traceback" not in report
+    [line] = [line for line in report.splitlines() if "corpus: not read" in line]
+    assert line.startswith("corpus: not read, nothing changed: ") and "hdu-index.fits.gz" in line
+    assert "105 unchanged" in report  # the other collection was still looked at
+    assert rows(service) == restored and rows(service, "hess_dr1.obs") == hess_before
+
+    (broken / "hdu-index.fits.gz").unlink()
+    out = ingest(str(broken))
+    assert out.returncode == 1 and "corpus: not read, nothing changed: no hdu-index at" in out.stderr
+
+
+def test_prebuild_builds_every_observations_files(restored, ingest, service, tmp_path):
+    """`make ingest PREBUILD=1`: the DataLink files exist before anyone asks, and dlget then
+    serves those very files (not rebuilt)."""
+    import shutil
+
+    cache = os.path.join(service.instance.product_cache_dir, "corpus")
+    shutil.rmtree(cache, ignore_errors=True)
+    out = ingest(good_copy(tmp_path), "--prebuild")
+    assert out.returncode == 0, out.stderr
+    built = {}
+    for obs_id in corpus.OBS_IDS:
+        [event_list] = [os.path.join(d, "event-list.fits") for d, _, names
+                        in os.walk(os.path.join(cache, obs_id)) if "event-list.fits" in names]
+        built[obs_id] = os.stat(event_list).st_mtime_ns
+        assert {"aeff.fits", "package.tar"} <= set(os.listdir(os.path.dirname(event_list)))
+    did = service.instance.db.query(f"SELECT obs_publisher_did FROM corpus.obs WHERE obs_id ="
+                                    f" '{corpus.OBS_IDS[0]}'")[0][0]
+    response = requests.get(f"{service.url}/corpus/q/dl/dlget",
+                            params={"ID": did, "PART": "event-list"}, timeout=60)
+    assert response.status_code == 200
+    [event_list] = [os.path.join(d, "event-list.fits") for d, _, names
+                    in os.walk(os.path.join(cache, corpus.OBS_IDS[0])) if "event-list.fits" in names]
+    assert os.stat(event_list).st_mtime_ns == built[corpus.OBS_IDS[0]]
+    assert len(response.content) == os.path.getsize(event_list)
 
 
 def test_strict_mode_publishes_nothing(restored, ingest, service, tmp_path):

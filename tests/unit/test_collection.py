@@ -137,3 +137,52 @@ def test_corrupt_file_is_an_error_result(hess_collection, site, tmp_path):
     assert result.row is None
     assert result.error.path.endswith("hess_dl3_dr1_obs_id_023523.fits.gz")
     assert "unreadable" in result.error.message
+
+
+def _copy_with_image_aeff(hess_collection, tmp_path, obs_id="023523"):
+    """The H.E.S.S. indexes and one event file whose AEFF HDU is an image, as HAWC's map IRFs
+    are: a layout the IACT reader does not expect."""
+    for name in ("hdu-index.fits.gz", "obs-index.fits.gz"):
+        shutil.copy(os.path.join(hess_collection.data_dir, name), tmp_path)
+    source_dir = os.path.join(hess_collection.data_dir, "data")
+    (tmp_path / "data").mkdir()
+    for name in os.listdir(source_dir):
+        (tmp_path / "data" / name).symlink_to(os.path.join(source_dir, name))
+    path = tmp_path / "data" / f"hess_dl3_dr1_obs_id_{obs_id}.fits.gz"
+    path.unlink()
+    with fits.open(os.path.join(source_dir, path.name)) as hdus:
+        replaced = [hdu.copy() if hdu.name != "AEFF" else
+                    fits.ImageHDU(np.zeros((4, 4)), header=fits.Header({"HDUCLAS2": "EFF_AREA"}),
+                                  name="AEFF") for hdu in hdus]
+    fits.HDUList(replaced).writeto(path, overwrite=True)
+    return hess_collection.with_data_dir(str(tmp_path))
+
+
+def test_an_image_where_a_table_belongs_rejects_that_observation(hess_collection, site, tmp_path):
+    collection = _copy_with_image_aeff(hess_collection, tmp_path)
+    results = {r.obs_id: r for r in read_collection(collection, site)}
+    assert len(results) == 105
+    error = results["23523"].error
+    assert (os.path.basename(error.path), error.hdu) == ("hess_dl3_dr1_obs_id_023523.fits.gz", "AEFF")
+    assert "ImageHDU where a binary table was expected" in error.message
+    assert all(r.ok for obs_id, r in results.items() if obs_id != "23523")
+
+
+def test_an_unexpected_exception_rejects_only_its_observation(hess_collection, site, monkeypatch):
+    """Crash injection: a bug of ours while reading one observation (any exception class, not
+    only those of reading files) rejects that observation, names its file, and the rest read."""
+    from ingest import collection as ingest_collection
+
+    original = ingest_collection.observation_row
+
+    def buggy(hdus, *args, **kwargs):
+        if str(hdus.events.header["OBS_ID"]) == "23526":
+            raise AttributeError("'NoneType' object has no attribute 'upper'")
+        return original(hdus, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_collection, "observation_row", buggy)
+    results = {r.obs_id: r for r in read_collection(hess_collection, site)}
+    error = results["23526"].error
+    assert error.path.endswith("hess_dl3_dr1_obs_id_023526.fits.gz")
+    assert "unexpected AttributeError" in error.message and "'upper'" in error.message
+    assert sum(r.ok for r in results.values()) == 104
