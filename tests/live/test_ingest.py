@@ -176,7 +176,7 @@ main(sys.argv[1:])
 
 def test_an_unexpected_exception_rejects_one_observation(restored, ingest, service, tmp_path):
     victim = corpus.OBS_IDS[1]
-    data_dir = good_copy(tmp_path)
+    data_dir = good_copy(tmp_path, "crash")
     with fits.open(os.path.join(data_dir, "data", corpus.file_name(corpus.OBS_IDS[0])),
                    mode="update") as f:
         f["EVENTS"].header["OBJECT"] = "Crab (updated beside the crash)"
@@ -188,7 +188,7 @@ def test_an_unexpected_exception_rejects_one_observation(restored, ingest, servi
     assert corpus.file_name(victim) in line and "unexpected ZeroDivisionError" in line, line
     after = rows(service)
     assert after[victim] == restored[victim]  # kept as published
-    assert "1 updated" in report
+    assert "2 updated" in report and "1 rejected" in report  # copied files: new fingerprints
     assert "updated beside the crash" in after[corpus.OBS_IDS[0]]["values"]
 
 
@@ -218,7 +218,7 @@ def test_prebuild_builds_every_observations_files(restored, ingest, service, tmp
 
     cache = os.path.join(service.instance.product_cache_dir, "corpus")
     shutil.rmtree(cache, ignore_errors=True)
-    out = ingest(good_copy(tmp_path), "--prebuild")
+    out = ingest(good_copy(tmp_path, "prebuild"), "--prebuild")
     assert out.returncode == 0, out.stderr
     built = {}
     for obs_id in corpus.OBS_IDS:
