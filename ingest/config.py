@@ -16,6 +16,8 @@ import yaml
 from ingest.file_cache import read_when_changed
 
 DATA_RIGHTS = ("public", "proprietary", "secure")
+# What a disagreement of the EVENTS header and the obs-index does (ingest/agreement.py).
+ON_DISAGREEMENT = ("reject", "prefer_header")
 # etc/site.yaml's server: block when it leaves something out (why these values: that file)
 SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15,
                    "product_cache_gb": 50.0}
@@ -103,6 +105,8 @@ class CollectionConfig:
     # Build every observation's DataLink files at ingest (for collections whose users download
     # everything), rather than at the first request.
     prebuild: bool = False
+    # Where the EVENTS header and the obs-index disagree: reject the observation, or prefer_header.
+    on_disagreement: str = "reject"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -192,9 +196,10 @@ def _convert(reader, name, value, kind):
         return value
     if kind is datetime.datetime:
         return _datetime(reader, name, value)
-    if kind == "data_rights":
-        if value not in DATA_RIGHTS:
-            reader.fail(name, f"must be one of {', '.join(DATA_RIGHTS)}, not {value!r}")
+    if kind in ("data_rights", "on_disagreement"):
+        choices = DATA_RIGHTS if kind == "data_rights" else ON_DISAGREEMENT
+        if value not in choices:
+            reader.fail(name, f"must be one of {', '.join(choices)}, not {value!r}")
         return value
     raise TypeError(kind)
 
@@ -331,6 +336,7 @@ def _collection(path, name, reader, project_root):
         defaults=_defaults(reader.child("defaults")),
         observations=_observations(reader.child("observations")),
         prebuild=reader.get("prebuild", bool, default=False),
+        on_disagreement=reader.get("on_disagreement", "on_disagreement", default="reject"),
     )
     for key in ("title", "description", "facility_name", "instrument_name", "creator_name",
                 "bib_reference", "proposal_id", "target_class", "obs_title", "publisher_id",

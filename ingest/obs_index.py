@@ -1,7 +1,8 @@
 """The GADF obs-index: one row of summary values per observation, used where the file headers are silent.
 
 The headers of the event files are the primary source (the obs-index is often float32 and can be
-seconds off); the obs-index row is the fallback.
+seconds off); the obs-index row is the fallback, and where both give a value they must agree
+(ingest/agreement.py).
 
 Problems of one row (its OBS_ID listed twice, a control character in a text cell) do not make the
 obs-index unusable: they reject that observation only (`error_for`).

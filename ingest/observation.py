@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import astropy.units as u
 import numpy as np
 
-from . import modes, sky
+from . import agreement, modes, sky
 from .columns import collection_columns
 from .errors import IngestError
 from .hdu_index import locate_hdu, normalise_obs_id
@@ -107,6 +107,7 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
     row.update(_energy_columns(events, irf_summary, obs_index_row))
     row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row))
     _check_pointing(events, obs_index_row, gadf, row["obs_mode"])
+    _check_agreement(events, obs_index_row, obs_index_header or {}, collection, notes)
     row.update(_space_columns(events, gadf, irf_summary, collection))
     row.update(_provenance_columns(events, irf_summary, obs_index_row))
     row.update(site_columns(events, collection, obs_index_header or {}, gadf,
@@ -178,8 +179,7 @@ def gadf_columns(events, obs_index_row, notes=None):
     """The GADF obs-index columns (spec §3), placeholders removed (spec §5: they are not facts)."""
     notes = [] if notes is None else notes
     values = {}
-    for column, keywords in GADF_KEYWORDS.items():
-        value = _header_then_index(events, obs_index_row, keywords)
+    for column, value in agreement.choose(events, obs_index_row, GADF_KEYWORDS, notes).items():
         if column in TEXT_GADF_COLUMNS:
             values[column] = as_str(value)
         elif column in INTEGER_GADF_COLUMNS:
@@ -188,6 +188,24 @@ def gadf_columns(events, obs_index_row, notes=None):
             values[column] = as_float(value)
     _drop_placeholders(values, events, notes)
     return values
+
+
+def _check_agreement(events, obs_index_row, obs_index_header, collection, notes):
+    """The header and the obs-index row must agree where both speak (ingest/agreement.py)."""
+    try:
+        reference = read_time_reference(events)
+    except IngestError:
+        reference = None  # the times are not compared; _time_columns says what is wrong
+    problems = agreement.disagreements(events, obs_index_row, obs_index_header, reference)
+    if not problems:
+        return
+    if collection.on_disagreement == "prefer_header":
+        notes.extend(problems)
+        return
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more: {'; '.join(str(p) for p in problems[1:])})" \
+        if len(problems) > 1 else ""
+    raise IngestError(first.message + more, first.path, first.hdu, first.keyword)
 
 
 def _drop_placeholders(values, events, notes):
@@ -207,27 +225,15 @@ def _drop_placeholders(values, events, notes):
         notes.append(events.error("RA_OBJ = DEC_OBJ = 0 is a placeholder: not published", "RA_OBJ"))
 
 
-def _header_then_index(events, obs_index_row, keywords):
-    return _lookup(events, obs_index_row, keywords)[0]
-
-
-def _lookup(events, obs_index_row, keywords):
-    """(value, source, keyword): the first of the keywords the EVENTS header gives a value, else the
-    obs-index row; source is the LocatedHdu or IndexRow it came from (both make errors naming themselves),
-    or (None, None, None)."""
-    for source in (events, obs_index_row):
-        for key in keywords:
-            value = source.optional(key)
-            if value is not None:
-                return value, source, key
-    return None, None, None
-
-
 def _check_pointing(events, obs_index_row, gadf, mode):
     """RA_PNT/DEC_PNT: GADF requires them unless the telescopes stood still (OBS_MODE DRIFT gives ALT_PNT/
     AZ_PNT instead). A value that is not a number, or beyond POINTING_RANGES, is damage."""
+    keys = [key for key, _, _ in POINTING_RANGES.values()]
+    # The pair comes from one source (ingest/agreement.py): the obs-index where only it gives both.
+    whole = [all(source.optional(key) is not None for key in keys) for source in (events, obs_index_row)]
+    source = obs_index_row if whole == [False, True] else events
     for column, (key, low, high) in POINTING_RANGES.items():
-        raw, source, _ = _lookup(events, obs_index_row, (key,))
+        raw = source.optional(key)
         if raw is None:
             if mode == "DRIFT":
                 continue

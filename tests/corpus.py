@@ -259,8 +259,10 @@ def tstart_after_tstop(data_dir):
 
 
 def hostile(name, text):
-    """Valid text in OBJECT of the EVENTS header (long values as CONTINUE cards): accepted as given."""
-    return Case(name, edit_headers("EVENTS", OBJECT=text), accepted={"target_name": text, "object": text})
+    """Valid text in OBJECT of the EVENTS header (long values as CONTINUE cards) and the obs-index
+    (which must agree): accepted as given."""
+    return Case(name, both(edit_headers("EVENTS", OBJECT=text), set_in_obs_index("OBJECT", text)),
+                accepted={"target_name": text, "object": text})
 
 
 OBJECT_VALUE = b"'Crab Nebula'"  # OBJECT as the EVENTS headers of the three observations write it
@@ -297,6 +299,11 @@ CASES = [
          keyword="OBS_ID", what="OBS_ID 23526 is listed 2 times with HDU_TYPE 'events'"),
     Case("duplicate_in_obs_index", edit_index(OBS_INDEX, duplicate_obs_index_row), file=OBS_INDEX,
          hdu="OBS_INDEX", keyword="OBS_ID", what="OBS_ID 23526 is listed 2 times"),
+    # -- header and obs-index disagree (ingest/agreement.py; each kind: tests/unit/test_agreement.py)
+    Case("obs_index_pointing_disagrees", set_in_obs_index("RA_PNT", 84.13333), hdu="EVENTS",
+         keyword="RA_PNT, DEC_PNT", what="in obs-index.fits.gz[OBS_INDEX] row 2: 0.4619 degrees apart"),
+    Case("obs_index_livetime_disagrees", set_in_obs_index("LIVETIME", 100.0), hdu="EVENTS",
+         keyword="LIVETIME", what="100.0 in obs-index.fits.gz[OBS_INDEX] row 2"),
     # -- values that are not numbers or out of range
     Case("ra_pnt_nan", edit_headers("EVENTS", RA_PNT="NaN"), hdu="EVENTS", keyword="RA_PNT",
          what="'NaN' is not a finite number"),

@@ -247,6 +247,10 @@ def test_utc_times_count_leap_seconds(tmp_path, site, timesys):
     hdus = observation_hdus(OBS_ID, layout)
     hdus[1] = gti_hdu([start], [start + 1800], header=layout.gti_header)
     write_fits(data_file(directory), hdus)
+    # The obs-index counts from its own MJDREF (H.E.S.S.', in TT): the same instants there.
+    shift = (57000 - 51910 - 0.000742870370370241) * 86400 + 69.184  # TT - UTC in 2017: 69.184 s
+    write_obs_index(os.path.join(directory, "obs-index.fits.gz"),
+                    [obs_index_values(TSTART=start + shift, TSTOP=start + 1800 + shift)])
     row = row_of(directory, site)
     assert row["t_min"] == approx(57800 - 2 / 86400, abs=1e-9)
     assert row["t_max"] == approx(57800 + 1798 / 86400, abs=1e-9)
