@@ -72,6 +72,7 @@ def run(args):
         context["dachs"] = bench.instance.features()["dachs"]
         say(f"ingest of {n} observations, then re-runs")
         rows += guarded("ingest", lambda: ingest.run(bench, n, p["ingest_runs"])[0])
+        rows += guarded("ingest", lambda: ingest.tmoc_rows(archive.HESS_DIR, p["runs"]))
         cut = discovery.energy_cut(bench)
         adql = discovery.queries(cut)
         bench.start()
