@@ -85,19 +85,7 @@ def send_file(request, path, media_type, filename, cache_root):
         request.finish()
         return server.NOT_DONE_YET
     return send(request, downloads.file_representation(path),
-                lambda out, start, stop: _copy_range(out, path, start, stop))
-
-
-def _copy_range(out, path, start, stop):
-    with open(path, "rb") as f:
-        f.seek(start)
-        left = stop - start
-        while left > 0:
-            chunk = f.read(min(CHUNK, left))
-            if not chunk:
-                raise OSError(f"{path} is shorter than announced")
-            out.write(chunk)
-            left -= len(chunk)
+                lambda out, start, stop: downloads.copy_range(out, path, start, stop))
 
 
 class FileResponse:

@@ -115,3 +115,23 @@ def parse_range(header, size):
     if stop <= start:
         return (0, size)
     return (start, stop)
+
+
+CHUNK = 4 << 20  # bytes read and written at a time
+
+
+def copy_range(out, path, start, stop, size=None):
+    """Writes the bytes [start, stop) of the file at path to out.write, CHUNK at a time. size: the
+    length the file was announced with (a file that changed since is an OSError, not a wrong
+    download)."""
+    with open(path, "rb") as f:
+        if size is not None and os.fstat(f.fileno()).st_size != size:
+            raise OSError(f"{path} changed size since its length was announced")
+        f.seek(start)
+        left = stop - start
+        while left > 0:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                raise OSError(f"{path} is shorter than announced")
+            out.write(chunk)
+            left -= len(chunk)

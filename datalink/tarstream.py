@@ -13,9 +13,10 @@ CHUNK-sized pieces. The output is a plain USTAR archive, as `tar` and Python's t
 import os
 import tarfile
 
+from .downloads import copy_range
+
 BLOCK = tarfile.BLOCKSIZE  # 512: members are padded to whole blocks
 RECORD = tarfile.RECORDSIZE  # 10240: the archive is padded to whole records, as tar does
-CHUNK = 4 << 20
 
 
 class TarLayout:
@@ -53,23 +54,9 @@ class TarLayout:
             if isinstance(content, bytes):
                 out.write(content[low - offset:high - offset])
             else:
-                _copy(out, content, low - offset, high - low, length)
+                copy_range(out, content, low - offset, high - offset, length)
             written += high - low
         return written
-
-
-def _copy(out, path, start, count, size):
-    """Copies count bytes from start of the file at path (announced as size bytes)."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size != size:
-            raise OSError(f"{path} changed size while its archive was written")
-        f.seek(start)
-        while count > 0:
-            chunk = f.read(min(CHUNK, count))
-            if not chunk:
-                raise OSError(f"{path} is shorter than its {size} bytes")
-            out.write(chunk)
-            count -= len(chunk)
 
 
 def write_tar(out, members, mtime):

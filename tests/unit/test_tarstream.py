@@ -3,7 +3,7 @@
 import io
 import tarfile
 
-from datalink import tarstream
+from datalink import downloads, tarstream
 
 
 class Recorder:
@@ -29,7 +29,7 @@ def test_members_from_bytes_and_files_read_back(tmp_path):
         assert tar.extractfile("a.txt").read() == b"hello"
         assert tar.extractfile("big.fits").read() == big.read_bytes()
         assert tar.getmember("big.fits").mtime == 1000000000
-    assert out.largest <= tarstream.CHUNK  # never the whole file at once
+    assert out.largest <= downloads.CHUNK  # never the whole file at once
 
 
 def test_the_size_is_known_before_writing_and_every_range_is_the_archive_s(tmp_path):
