@@ -9,6 +9,8 @@ is asked of DaCHS itself (features(): `python3 -m dachs_ext.compat`).
 
 import getpass
 import grp
+import hashlib
+import importlib.util
 import json
 import os
 import quopri
@@ -84,13 +86,30 @@ class DachsConfig:
 
     def features(self):
         """What the installed DaCHS is and does (dachs_ext/compat.py); raises DachsError, with
-        every incompatibility found, if DaCHS or Twisted lacks what the service needs."""
+        every incompatibility found, if DaCHS or Twisted lacks what the service needs.
+
+        Asking costs a DaCHS start-up (2 s, most of a re-run of an unchanged ingest): the answer
+        is kept in the instance's state, for as long as the installed DaCHS, Twisted and astropy
+        and dachs_ext/compat.py are the same files."""
+        cached = os.path.join(self.root, "state", "dachs-features.json")
+        key = _features_key()
+        try:
+            with open(cached, encoding="utf-8") as f:
+                kept = json.load(f)
+            if key is not None and kept.get("key") == key:
+                return kept["features"]
+        except (OSError, ValueError):
+            pass
         result = subprocess.run([DEBIAN_PYTHON, "-m", "dachs_ext.compat"], env=self.env(),
                                 cwd=PROJECT_ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             raise DachsError("the installed DaCHS cannot run this service:\n"
                              + (result.stderr or result.stdout).strip()[-4000:])
-        return json.loads(result.stdout)
+        features = json.loads(result.stdout)
+        if key is not None:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            write_if_changed(cached, json.dumps({"key": key, "features": features}))
+        return features
 
     # ---------------------------------------------------------------- the files
     def _secret(self, name):
@@ -206,3 +225,18 @@ class DachsConfig:
             # DaCHS tries to download a cached vocabulary again once it is some months old.
             if time.time() - os.path.getmtime(path) > 86400 * 30:
                 os.utime(path)
+
+
+def _features_key():
+    """What features() depends on, without importing DaCHS: the installed packages' files (a
+    Debian upgrade replaces them) and compat.py's text; None where a package cannot be found."""
+    key = []
+    for package in ("gavo", "twisted", "astropy"):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.origin:
+            return None
+        st = os.stat(spec.origin)
+        key.append([spec.origin, st.st_mtime_ns, st.st_size])
+    with open(os.path.join(PROJECT_ROOT, "dachs_ext", "compat.py"), "rb") as f:
+        key.append(hashlib.sha256(f.read()).hexdigest())
+    return key

@@ -25,6 +25,33 @@ def test_compat_finds_what_the_version_has(service):
         (service.dachs_version >= (2, 8))
 
 
+def test_what_compat_found_is_kept_until_dachs_changes(service, tmp_path):
+    """The answer is kept in the instance's state, keyed by the installed DaCHS (a package
+    upgrade asks again); a fresh DachsConfig reads it back without starting DaCHS."""
+    import json
+    import os
+
+    from instance.dachs_config import DachsConfig, _features_key
+
+    kept_path = os.path.join(service.instance.root, "state", "dachs-features.json")
+    with open(kept_path, encoding="utf-8") as f:
+        kept = json.load(f)
+    assert kept["key"] == _features_key() and kept["key"][0][0].endswith("gavo/__init__.py")
+    assert kept["features"] == service.instance.features()
+    forged = dict(kept, features=dict(kept["features"], forged=True))
+    with open(kept_path, "w", encoding="utf-8") as f:
+        json.dump(forged, f)
+    try:
+        assert DachsConfig(service.instance).features()["forged"]  # read back, not asked again
+        forged["key"] = kept["key"][:-1] + ["another compat.py"]
+        with open(kept_path, "w", encoding="utf-8") as f:
+            json.dump(forged, f)
+        assert "forged" not in DachsConfig(service.instance).features()  # asked DaCHS again
+    finally:
+        with open(kept_path, "w", encoding="utf-8") as f:
+            json.dump(kept, f)
+
+
 def test_votable_version(service):
     response = sync(service, "SELECT TOP 1 obs_id FROM ivoa.obscore")
     expected = "1.4" if service.dachs_version < (2, 8) else "1.5"
