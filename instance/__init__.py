@@ -263,6 +263,7 @@ class Instance:
         """Drops the database, its roles and the instance directory."""
         import shutil
 
+        ensure_superuser_role()  # on a fresh machine, even looking needs the role
         self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
         shutil.rmtree(self.root, ignore_errors=True)
 
