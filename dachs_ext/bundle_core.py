@@ -82,7 +82,7 @@ class Core(compat.datalink_core_base()):
                 if isinstance(descriptor, DatalinkFault):
                     descriptor.raiseException()
                 datalink_core.check_access(descriptor, queryMeta)
-            observations = [(d.collection, d.obs_id) for d in self.descriptors]
+            observations = [(d.collection, d.dataset) for d in self.descriptors]
             try:
                 bundle.check_bundle(observations)
             except bundle.BundleError as exc:

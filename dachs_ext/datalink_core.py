@@ -29,6 +29,7 @@ from dachs_ext import compat, httpstream, link_rows  # noqa: E402
 from datalink import access, parts  # noqa: E402
 from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
+from ingest.datasets import key_of_did  # noqa: E402
 from ingest.file_cache import read_when_changed  # noqa: E402
 
 compat.install()
@@ -76,13 +77,14 @@ def product_cache():
 
 
 class ObservationDescriptor(datalink.DatalinkDescriptorMixin):
-    """One observation of a collection table, found by its obs_publisher_did."""
+    """One dataset (an observation or an event subset) of a collection table, found by its
+    obs_publisher_did; `dataset` is its key (ingest/datasets.py), `obs_id` the observation's."""
 
     suppressAutoLinks = True  # DaCHS's automatic #this/#preview are for its products table
 
     def __init__(self, pubDID, row, collection):
         self.pubDID, self.row, self.collection = pubDID, row, collection
-        self.obs_id = row["obs_id"]
+        self.obs_id, self.dataset = row["obs_id"], key_of_did(pubDID)
 
 
 def make_descriptor(rd, pubDID):
@@ -115,13 +117,13 @@ def check_access(descriptor, queryMeta):
     row = descriptor.row
     user, is_member = compat.request_credentials(queryMeta)
     outcome = access.verdict(row["data_rights"], row["obs_release_date"],
-                             descriptor.collection.owner_for(descriptor.obs_id), user, is_member)
+                             descriptor.collection.owner_for(descriptor.dataset, descriptor.obs_id), user, is_member)
     until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
     if outcome == access.AUTHENTICATE:
-        raise svcs.Authenticate(hint=f"Observation {descriptor.obs_id} is proprietary{until}:"
+        raise svcs.Authenticate(hint=f"Observation {descriptor.dataset} is proprietary{until}:"
                                      " log in as a member of its owner group")
     if outcome == access.FORBIDDEN:
-        raise svcs.ForbiddenURI(f"Observation {descriptor.obs_id} is proprietary{until}")
+        raise svcs.ForbiddenURI(f"Observation {descriptor.dataset} is proprietary{until}")
 
 
 # ---- dlget
@@ -136,13 +138,13 @@ def deliver(rd, descriptor, args):
     if part is None:
         raise base.ValidationError(f"Unknown part {args.get('PART')!r}", "PART")
     collection, cache = descriptor.collection, product_cache()
-    stem = f"{collection.schema}_{descriptor.obs_id}_{part.name}"
+    stem = f"{collection.schema}_{descriptor.dataset}_{part.name}"
     if part is parts.DOCUMENTATION:
         path = cache.documentation(collection)
     else:
-        files = cache.files(collection, descriptor.obs_id)
+        files = cache.files(collection, descriptor.dataset)
         if part not in files:
-            raise svcs.UnknownURI(f"Observation {descriptor.obs_id} has no {part.name}")
+            raise svcs.UnknownURI(f"Observation {descriptor.dataset} has no {part.name}")
         path = files[part]
     descriptor.data = httpstream.FileResponse(path, part.content_type, f"{stem}.{part.extension}",
                                               cache.root)
@@ -196,7 +198,7 @@ class Core(compat.datalink_core_base()):
         """
         collection = descriptor.collection
         rows = link_rows.links_for(
-            descriptor.pubDID, descriptor.obs_id, collection, product_cache(),
+            descriptor.pubDID, descriptor.dataset, collection, product_cache(),
             base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
             base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],

@@ -41,7 +41,7 @@ def link(pubDID, dlget_url, part, length, description=None):
         contentLength=length)
 
 
-def links_for(pubDID, obs_id, collection, product_cache, dlget_url, bundle_url):
+def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url):
     """The links of one observation: Links, a BundleLink, and DatalinkFaults where something is
     broken.
 
@@ -50,7 +50,7 @@ def links_for(pubDID, obs_id, collection, product_cache, dlget_url, bundle_url):
     """
     rows = []
     try:
-        files = product_cache.files(collection, obs_id)
+        files = product_cache.files(collection, dataset)
     except Exception as exc:  # a missing or broken source file: an error row, never a 500
         rows.append(DatalinkFault.FatalFault(
             pubDID, f"The files of this observation cannot be read: {exc}", semantics="#this"))
@@ -59,7 +59,7 @@ def links_for(pubDID, obs_id, collection, product_cache, dlget_url, bundle_url):
             rows.append(link(pubDID, dlget_url, part, os.path.getsize(path)))
     documentation = product_cache.documentation(collection)
     rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, os.path.getsize(documentation)))
-    rows.append(BundleLink(pubDID, obs_id, bundle_url))
+    rows.append(BundleLink(pubDID, dataset, bundle_url))
     return rows
 
 
@@ -71,9 +71,9 @@ class BundleLink(Link):
     The row names the RESOURCE by an ID of the response's VOTable context: bind(ctx) makes it
     before either is written (DaCHS 2.7 writes the table first, 2.8+ the RESOURCEs first)."""
 
-    def __init__(self, pubDID, obs_id, access_url):
+    def __init__(self, pubDID, dataset, access_url):
         # Each descriptor of a document is named and described apart (STILTS 3.5's W-SDND).
-        self.description = (f"Observation {obs_id} and others (repeat ID) in one tar that"
+        self.description = (f"Observation {dataset} and others (repeat ID) in one tar that"
                             " gammapy's DataStore.from_dir opens")
         super().__init__(pubDID, None, contentQualifier="event-bundle",
                          description=self.description, semantics="#proc",

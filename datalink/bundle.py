@@ -7,8 +7,11 @@ Content-Length, and Range requests to resume: datalink/tarstream.py), its bytes 
 every request, and the server's memory does not grow with its size.
 
 A search over every collection finds reprocessings and re-releases of the same observations,
-whose OBS_IDs then collide; gammapy keys on OBS_ID, so such a bundle has one directory per
-collection, each a data store of its own, and a README.txt at the top that says so.
+whose OBS_IDs then collide, and event subsets of one observation (HAWC's event types) share its
+OBS_ID; gammapy keys on OBS_ID, so such a bundle has one directory per collection and event subset
+(`hawc/GP-5/`), each a data store of its own, and a README.txt at the top that says so.
+
+Observations are (collection, dataset key) pairs (ingest/datasets.py).
 """
 
 import hashlib
@@ -28,63 +31,76 @@ class BundleError(ValueError):
 
 
 def check_bundle(observations):
-    """Raises BundleError unless every (collection, obs_id) can go into one bundle: at most
+    """Raises BundleError unless every (collection, key) can go into one bundle: at most
     MAX_OBSERVATIONS, source files present."""
     if not observations:
         raise BundleError("No observation given: pass one ID parameter per observation")
     if len(observations) > MAX_OBSERVATIONS:
         raise BundleError(f"{len(observations)} observations requested; a bundle holds at most"
                           f" {MAX_OBSERVATIONS}: split the request")
-    for collection, obs_id in observations:
-        if not hdu_index_of(collection).entries_for(str(obs_id)):
-            raise BundleError(f"Observation {obs_id} of {collection.name} has no hdu-index rows")
-        missing = [p for p in source_paths(collection, obs_id) if not os.path.exists(p)]
+    for collection, key in observations:
+        if not hdu_index_of(collection).entries_for(str(key)):
+            raise BundleError(f"Observation {key} of {collection.name} has no hdu-index rows")
+        missing = [p for p in source_paths(collection, key) if not os.path.exists(p)]
         if missing:
-            raise BundleError(f"Observation {obs_id} of {collection.name}: missing {missing[0]}")
+            raise BundleError(f"Observation {key} of {collection.name}: missing {missing[0]}")
 
 
 def unique(observations):
     """The observations in request order, each once."""
     seen, result = set(), []
-    for collection, obs_id in observations:
-        if (collection.name, str(obs_id)) not in seen:
-            seen.add((collection.name, str(obs_id)))
-            result.append((collection, str(obs_id)))
+    for collection, key in observations:
+        if (collection.name, str(key)) not in seen:
+            seen.add((collection.name, str(key)))
+            result.append((collection, str(key)))
     return result
 
 
 def by_collection(observations):
-    """[(collection, [obs_id, ...])] in the order the collections first appear."""
+    """[(collection, [dataset key, ...])] in the order the collections first appear."""
     groups = {}
-    for collection, obs_id in observations:
-        groups.setdefault(collection.name, (collection, []))[1].append(str(obs_id))
+    for collection, key in observations:
+        groups.setdefault(collection.name, (collection, []))[1].append(str(key))
     return list(groups.values())
 
 
+def _store_name(collection, key):
+    """The directory of a dataset in a bundle whose OBS_IDs collide: its collection's name, and
+    its event subset's below it."""
+    subset = hdu_index_of(collection).entries_for(key)[0].subset
+    return f"{collection.name}/{subset}" if subset else collection.name
+
+
+def _obs_id(collection, key):
+    return hdu_index_of(collection).entries_for(key)[0].obs_id
+
+
 def colliding(observations):
-    """True if an OBS_ID is in more than one of the collections."""
+    """True if an OBS_ID is in more than one collection, or in more than one event subset."""
     seen = {}
-    return any(seen.setdefault(str(obs_id), collection.name) != collection.name
-               for collection, obs_id in observations)
+    return any(seen.setdefault(_obs_id(collection, key), _store_name(collection, key))
+               != _store_name(collection, key) for collection, key in observations)
 
 
 def members(observations, cache):
     """(name, path or bytes) of the bundle's members, every file built."""
-    groups = by_collection(observations)
     if not colliding(observations):
-        return _store_members(groups, cache, "")
-    names = [collection.name for collection, _ in groups]
-    result = [(README, readme(names))]
-    for group in groups:
-        result += _store_members([group], cache, f"{group[0].name}/")
+        return _store_members(by_collection(observations), cache, "")
+    stores = {}
+    for collection, key in observations:
+        stores.setdefault(_store_name(collection, key), []).append((collection, key))
+    result = [(README, readme(list(stores)))]
+    for name, store in stores.items():
+        result += _store_members(by_collection(store), cache, f"{name}/")
     return result
 
 
-def readme(collection_names):
-    listed = "\n".join(f"  {name}/" for name in collection_names)
-    return (f"""These observations come from {len(collection_names)} collections in which some
-OBS_IDs are the same (reprocessings or re-releases of the same observations). gammapy identifies
-observations by OBS_ID, so each collection is a data store of its own, in its own directory:
+def readme(store_names):
+    listed = "\n".join(f"  {name}/" for name in store_names)
+    return (f"""These observations share OBS_IDs: they come from collections that hold
+reprocessings or re-releases of the same observations, or they are event subsets (event classes
+and types) of one observation. gammapy identifies observations by OBS_ID, so each collection and
+event subset is a data store of its own, in its own directory:
 
 {listed}
 
@@ -95,17 +111,17 @@ Open each with gammapy: DataStore.from_dir("<directory>").
 def _store_members(groups, cache, prefix):
     """The members of one data store (under prefix) holding the observations of groups."""
     result, hdu_rows = [], []
-    for collection, obs_ids in groups:
-        for obs_id in obs_ids:
-            files = cache.files(collection, obs_id, [parts.EVENT_LIST, parts.ALL_IRFS])
-            names = products.package_names(obs_id)
+    for collection, keys in groups:
+        for key in keys:
+            files = cache.files(collection, key, [parts.EVENT_LIST, parts.ALL_IRFS])
+            names = products.package_names(key)
             hdu_rows += products.hdu_index_rows_of_files(
-                obs_id, hdu_index_of(collection).entries_for(obs_id), names,
+                hdu_index_of(collection).entries_for(key), names,
                 files[parts.EVENT_LIST], files[parts.ALL_IRFS])
             result += [(prefix + names["events"], files[parts.EVENT_LIST]),
                        (prefix + names["irfs"], files[parts.ALL_IRFS])]
     header = parts.hdu_index_header(groups[0][0])
-    tables = [_obs_index(collection, obs_ids) for collection, obs_ids in groups]
+    tables = [_obs_index(collection, keys) for collection, keys in groups]
     return result + [
         (prefix + "hdu-index.fits.gz",
          products.gzipped_fits(products.hdu_index_table(hdu_rows, header))),
@@ -114,7 +130,7 @@ def _store_members(groups, cache, prefix):
 
 def layout(observations, cache):
     """(TarLayout, downloads.Representation) of the bundle of observations ([(collection,
-    obs_id)], checked): the same bytes, size and ETag on every request until a member changes.
+    dataset key)], checked): the same bytes, size and ETag on every request until a member changes.
     Its time is its newest member file's."""
     contents = members(observations, cache)
     files = [content for _, content in contents if not isinstance(content, bytes)]
@@ -130,20 +146,20 @@ def layout(observations, cache):
     return archive, downloads.representation(archive.size, mtime, "-" + h.hexdigest()[:16])
 
 
-def _obs_index(collection, obs_ids):
-    """The obs-index rows of some observations of one collection (from the EVENTS headers where
+def _obs_index(collection, keys):
+    """The obs-index rows of some datasets of one collection (from the EVENTS headers where
     the collection has no obs-index)."""
     source = parts.obs_index_table(collection)
     if source is not None:
-        return products.obs_index_rows(source, obs_ids)
+        return products.obs_index_rows(source, [_obs_id(collection, key) for key in keys])
     tables = []
-    for obs_id in obs_ids:
-        with open_observation(collection, obs_id) as obs:
+    for key in keys:
+        with open_observation(collection, key) as obs:
             tables.append(products.obs_index_table(obs, None))
     return products.merged_obs_index(tables)
 
 
 def write_bundle(out, observations, cache):
-    """Writes the whole bundle of observations ([(collection, obs_id)], checked) to out.write."""
+    """Writes the whole bundle of observations ([(collection, dataset key)], checked) to out.write."""
     archive, _ = layout(observations, cache)
     return archive.write(out)

@@ -4,7 +4,7 @@ content_length in the links response must be the exact size of what dlget return
 file once and serving that same file (by nginx, or DaCHS without it) makes both agree by
 construction.
 
-Layout: <root>/<schema>/<obs_id>/<key>/<part>.<ext>, where key hashes the source files' paths,
+Layout: <root>/<schema>/<dataset>/<key>/<part>.<ext>, where key hashes the source files' paths,
 sizes and mtimes and PRODUCT_VERSION: a changed source or a changed builder gives a new directory,
 and the directories of the old key are removed when the new one is made. The collection's
 documentation is <root>/<schema>/documentation/<key>.txt.
@@ -51,23 +51,23 @@ class ProductCache:
     def __init__(self, root, max_bytes=None):
         self.root, self.max_bytes = root, max_bytes
 
-    def _directory(self, collection, obs_id):
+    def _directory(self, collection, dataset):
         h = hashlib.sha256(PRODUCT_VERSION.encode())
-        for path in source_paths(collection, obs_id):
+        for path in source_paths(collection, dataset):
             st = os.stat(path)
             h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-        return os.path.join(self.root, collection.schema, str(obs_id), h.hexdigest()[:16])
+        return os.path.join(self.root, collection.schema, str(dataset), h.hexdigest()[:16])
 
-    def files(self, collection, obs_id, wanted=None):
+    def files(self, collection, dataset, wanted=None):
         """{part: path of its built file} for the wanted parts (default: every file part of the
         observation, all linked parts but the documentation), building those not built yet.
         Raises IngestError (or OSError) when the observation's files cannot be read."""
-        obs_id = str(obs_id)
-        entries = hdu_index_of(collection).entries_for(obs_id)
+        dataset = str(dataset)
+        entries = hdu_index_of(collection).entries_for(dataset)
         if wanted is None:
             hdu_types = {e.hdu_type for e in entries}
             wanted = [p for p in parts.parts_of(hdu_types) if p not in parts.COLLECTION_PARTS]
-        directory = self._directory(collection, obs_id)
+        directory = self._directory(collection, dataset)
         paths = {p: os.path.join(directory, f"{p.name}.{p.extension}") for p in wanted}
         if all(os.path.exists(path) for path in paths.values()):
             _mark_used(directory)
@@ -79,12 +79,12 @@ class ProductCache:
             missing = [p for p, path in paths.items() if not os.path.exists(path)
                        and not self._link_shared(collection, entries, p, path)]
             if missing:
-                self._build(collection, obs_id, entries, missing, paths)
+                self._build(collection, dataset, entries, missing, paths)
         self.evict()
         return paths
 
-    def _build(self, collection, obs_id, entries, missing, paths):
-        with open_observation(collection, obs_id) as obs:
+    def _build(self, collection, dataset, entries, missing, paths):
+        with open_observation(collection, dataset) as obs:
             for part in missing:
                 data = parts.build(part, collection, obs)
                 shared = self._shared_path(collection, entries, part)

@@ -1,4 +1,5 @@
-"""Where one observation of a collection lives: its HDUs, located through the collection's hdu-index.
+"""Where one dataset of a collection lives (an observation, or an event subset of one: ingest/datasets.py):
+its HDUs, located through the collection's hdu-index.
 
 The hdu-index is read once per collection and kept (it is re-read when its file changes), so that a
 DataLink request for many observations does not re-read it for each.
@@ -18,9 +19,9 @@ def hdu_index_of(collection):
     return read_when_changed(collection.hdu_index_path, read_hdu_index)
 
 
-def source_paths(collection, obs_id):
-    """The files an observation's products are made from (for cache keys): its HDU files and indexes."""
-    entries = hdu_index_of(collection).entries_for(str(obs_id))
+def source_paths(collection, dataset):
+    """The files a dataset's products are made from (for cache keys): its HDU files and indexes."""
+    entries = hdu_index_of(collection).entries_for(str(dataset))
     paths = {entry.path for entry in entries} | {collection.hdu_index_path}
     if collection.obs_index_path:
         paths.add(collection.obs_index_path)
@@ -28,16 +29,18 @@ def source_paths(collection, obs_id):
 
 
 class ObservationFiles:
-    """The located HDUs of one observation (an ingest ObservationHdus) with its files kept open.
+    """The located HDUs of one dataset (an ingest ObservationHdus) with its files kept open.
 
     Use as a context manager; `hdus.events`, `hdus.gti`, `hdus.pointing`, `hdus.irfs[type]` are
-    ingest LocatedHdus, `entries` the observation's hdu-index rows.
+    ingest LocatedHdus, `entries` the dataset's hdu-index rows; `dataset` is its key, `obs_id` the
+    observation's OBS_ID.
     """
 
-    def __init__(self, collection, obs_id):
-        self.collection, self.obs_id = collection, str(obs_id)
+    def __init__(self, collection, dataset):
+        self.collection, self.dataset = collection, str(dataset)
         index = hdu_index_of(collection)
-        self.entries = index.entries_for(self.obs_id)
+        self.entries = index.entries_for(self.dataset)
+        self.obs_id = self.entries[0].obs_id if self.entries else self.dataset
         self._files = FitsFiles()
         try:
             self.hdus = locate_observation(self.obs_id, self.entries, self._files, index.path)
@@ -55,6 +58,10 @@ class ObservationFiles:
         """The primary header of the file holding the events."""
         return self._files.get(self.hdus.events.path)[0].header
 
+    def hdulist(self, path):
+        """The open HDUList of one of the dataset's files."""
+        return self._files.get(path)
 
-def open_observation(collection, obs_id):
-    return ObservationFiles(collection, obs_id)
+
+def open_observation(collection, dataset):
+    return ObservationFiles(collection, dataset)

@@ -89,9 +89,9 @@ def build(part, collection, obs):
         return products.package(obs, hdu_index_header(collection), obs_index_table(collection),
                                 os.stat(obs.hdus.events.path).st_mtime)
     if part is PREVIEW_IMAGE:
-        return previews.counts_map(obs.hdus.events, obs.obs_id)
+        return previews.counts_map(obs.hdus.events, obs.dataset)
     if part is PREVIEW_PLOT:
-        return previews.energy_histogram(obs.hdus.events, obs.obs_id)
+        return previews.energy_histogram(obs.hdus.events, obs.dataset)
     if part is DOCUMENTATION:
         return build_documentation(collection)
     raise ValueError(f"no such part: {part.name}")

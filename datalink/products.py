@@ -1,7 +1,10 @@
-"""The files the DataLink service delivers for one observation, each built as bytes.
+"""The files the DataLink service delivers for one dataset (an observation or an event subset), each
+built as bytes.
 
 Every FITS file is a new primary HDU (a copy of the source file's primary header) followed by copies
 of source HDUs: headers keep every keyword (GADF HDUCLAS included), data arrays are the source's.
+A map IRF (HAWC's, gammapy's IRF maps) is an image with a bands table (and maybe an exposure map):
+its copy brings them along, the bands table named <EXTNAME>_BANDS, after every IRF HDU itself.
 The bytes are deterministic (no dates, fixed tar and gzip times), so a rebuilt product has the size
 announced before.
 """
@@ -36,6 +39,55 @@ def _copy(located):
     return fits.BinTableHDU(data=located.hdu.data, header=located.hdu.header.copy())
 
 
+def _copy_image(hdu, extname):
+    """An image HDU (a primary one too: HAWC's background maps) as an image extension named extname."""
+    header = hdu.header.copy()
+    for key in ("SIMPLE", "EXTEND"):
+        header.remove(key, ignore_missing=True, remove_all=True)
+    copy = fits.ImageHDU(data=hdu.data, header=header)
+    copy.header["EXTNAME"] = extname
+    return copy
+
+
+def _irf_hdus(obs, hdu_type):
+    """(the IRF's HDU, [the HDUs it needs]) as copied into a product: a table alone; a map with its
+    bands table and its exposure map where the file has them (gammapy: <name>_EXPOSURE)."""
+    located = obs.hdus.irfs[hdu_type]
+    if located.is_table and "BANDSHDU" not in located.header:
+        return _copy(located), []
+    source = obs.hdulist(located.path)
+    name = located.name if located.name != "PRIMARY" else hdu_type.upper()
+    main = _copy(located) if located.is_table else _copy_image(located.hdu, name)
+    extras = _bands(source, located.hdu, main, name)
+    exposure = f"{located.name}_EXPOSURE"
+    if exposure in source:
+        copy = _copy_image(source[exposure], f"{name}_EXPOSURE")
+        extras += [copy] + _bands(source, source[exposure], copy, f"{name}_EXPOSURE")
+    return main, extras
+
+
+def _bands(source, hdu, copy, name):
+    """The bands table of a map (BANDSHDU, else gammapy's default <EXTNAME>_BANDS) renamed
+    <name>_BANDS, the copy's BANDSHDU pointing to it: HAWC's background map, a primary HDU, calls
+    its own PRIMARY_BANDS, which cannot stay so beside other maps."""
+    bands = hdu.header.get("BANDSHDU") or f"{hdu.name}_BANDS"
+    if bands not in source:
+        return []
+    table = fits.BinTableHDU(data=source[bands].data, header=source[bands].header.copy())
+    table.header["EXTNAME"] = copy.header["BANDSHDU"] = f"{name}_BANDS"
+    return [table]
+
+
+def _irf_file(obs, hdu_types):
+    """Primary + the IRF HDUs of hdu_types in that order, then what the maps among them need."""
+    mains, extras = [], []
+    for hdu_type in hdu_types:
+        main, needed = _irf_hdus(obs, hdu_type)
+        mains.append(main)
+        extras += needed
+    return _fits_bytes([_primary(obs)] + mains + extras)
+
+
 def _fits_bytes(hdus):
     out = io.BytesIO()
     # output_verify="exception": never let astropy silently "fix" a header on the way out.
@@ -51,21 +103,22 @@ def event_list(obs):
 
 def irf(obs, hdu_type):
     """#calibration: primary + the one IRF HDU of hdu_type (aeff, edisp, psf, bkg, rad_max)."""
-    return _fits_bytes([_primary(obs), _copy(obs.hdus.irfs[hdu_type])])
+    return _irf_file(obs, [hdu_type])
 
 
 def all_irfs(obs):
-    """Primary + every IRF HDU of the observation (the IRF file of the package)."""
-    return _fits_bytes([_primary(obs)] + [_copy(obs.hdus.irfs[t]) for t in IRF_TYPES
-                                          if t in obs.hdus.irfs])
+    """Primary + every IRF HDU of the dataset (the IRF file of the package): the IRFs in IRF_TYPES
+    order first (hdu_index_rows_of_files relies on it), then the bands tables of maps."""
+    return _irf_file(obs, [t for t in IRF_TYPES if t in obs.hdus.irfs])
 
 
 # ---- the package (event list + IRFs + indexes, for gammapy's DataStore.from_dir)
 
 
-def package_names(obs_id):
-    """The file names of an observation's event list and IRFs in packages and bundles."""
-    return {"events": f"obs_{obs_id}_events.fits", "irfs": f"obs_{obs_id}_irfs.fits"}
+def package_names(dataset):
+    """The file names of a dataset's event list and IRFs in packages and bundles (dataset: its key,
+    which is the OBS_ID for a whole observation)."""
+    return {"events": f"obs_{dataset}_events.fits", "irfs": f"obs_{dataset}_irfs.fits"}
 
 
 def _copy_meta(source_header, header):
@@ -96,11 +149,14 @@ def hdu_index_rows(obs, names):
     return rows
 
 
-def hdu_index_rows_of_files(obs_id, entries, names, events_path, irfs_path):
+def hdu_index_rows_of_files(entries, names, events_path, irfs_path):
     """hdu_index_rows of an observation whose package files (event_list, all_irfs) are built:
-    the HDU names are read from those files' headers, without opening the source files."""
-    rows = []
-    types = {entry.hdu_type: entry for entry in entries}
+    the HDU names are read from those files' headers, without opening the source files (the
+    first extensions are the HDUs of the types present, in order; bands tables of maps follow)."""
+    rows, obs_id = [], entries[0].obs_id
+    types = {}
+    for entry in entries:  # the first row of a type is the one used (ingest locate_observation)
+        types.setdefault(entry.hdu_type, entry)
     for path, file_name, kinds in ((events_path, names["events"], EVENT_LIST_TYPES),
                                    (irfs_path, names["irfs"], IRF_TYPES)):
         present = [t for t in kinds if t in types]
@@ -174,12 +230,12 @@ def hdu_index_table(rows, source_index_header):
 
 
 def _extname(obs, hdu_type):
-    """The EXTNAME the HDU has in the package (the source's; copies keep it)."""
+    """The EXTNAME the HDU has in the package (the source's, which copies keep; a map in a primary
+    HDU without a name is named after its type, as _irf_hdus names it)."""
     if hdu_type in IRF_TYPES:
         located = obs.hdus.irfs[hdu_type]
-    else:
-        located = getattr(obs.hdus, hdu_type)
-    return located.hdu.name
+        return located.name if located.name != "PRIMARY" else hdu_type.upper()
+    return getattr(obs.hdus, hdu_type).hdu.name
 
 
 def obs_index_rows(source_obs_index, obs_ids):
@@ -253,7 +309,7 @@ def gzipped_fits(table):
 
 def package_members(obs, source_hdu_index_header, source_obs_index):
     """(name, bytes) of every member of an observation's #package."""
-    names = package_names(obs.obs_id)
+    names = package_names(obs.dataset)
     index = hdu_index_table(hdu_index_rows(obs, names), source_hdu_index_header)
     return [
         (names["events"], event_list(obs)),

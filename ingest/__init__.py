@@ -6,7 +6,7 @@ The entry points:
     site = load_site("etc/site.yaml")
     collections = load_collections("etc/collections.yaml", project_root)
     for result in read_collection(collections["hess_dr1"], site):
-        print(result.obs_id, result.row if result.ok else result.error)
+        print(result.dataset, result.row if result.ok else result.error)
 
 Everything here runs without DaCHS or a database; the DaCHS grammar only calls `read_collection`.
 See HE-OBSCORE-SPEC.md for how every column is derived.

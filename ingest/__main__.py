@@ -74,17 +74,17 @@ def show_command(args):
     if unknown:
         print(f"ingest: unknown columns {', '.join(unknown)}", file=sys.stderr)
         return 2
-    obs_ids = args.obs or reader.obs_ids()
+    obs_ids = args.obs or reader.datasets()
     rejected = 0
     with Progress(len(obs_ids), label=reader.collection.name) as progress:
         for obs_id in obs_ids:
             result = reader.result(obs_id)
             progress.clear()
             if result.ok:
-                print(format_row(result.obs_id, result.row, columns, result.notes))
+                print(format_row(result.dataset, result.row, columns, result.notes))
             else:
                 rejected += 1
-                print(f"obs {result.obs_id}  REJECTED  {result.error}\n")
+                print(f"obs {result.dataset}  REJECTED  {result.error}\n")
             progress.advance()
     print(f"{reader.collection.name}: {len(obs_ids)} observations, {len(obs_ids) - rejected} ingested, "
           f"{rejected} rejected")
@@ -139,7 +139,7 @@ def check_command(args):
     except (ConfigError, UnusableDirectory) as exc:
         print(f"ingest check: {exc}", file=sys.stderr)
         return 2
-    obs_ids = reader.obs_ids()
+    obs_ids = reader.datasets()
     with Progress(len(obs_ids), label=f"check {collection.name}") as progress:
         report = check_results(_results(reader, obs_ids, progress), strict=args.strict)
     for obs_id, reasons in report.rejected:

@@ -69,7 +69,7 @@ def open_reader(collection, site=CHECK_SITE):
         reader = CollectionReader(collection, site)
     except IngestError as exc:
         raise UnusableDirectory(str(exc)) from exc
-    if not reader.obs_ids():
+    if not reader.datasets():
         raise UnusableDirectory(f"{collection.hdu_index_path}: the hdu-index lists no observations")
     return reader
 
@@ -79,9 +79,9 @@ def check_results(results, strict=False):
     report = CheckReport()
     for result in results:
         if not result.ok:
-            report.rejected.append((result.obs_id, [result.error]))
+            report.rejected.append((result.dataset, [result.error]))
         elif strict and result.notes:
-            report.rejected.append((result.obs_id, list(result.notes)))
+            report.rejected.append((result.dataset, list(result.notes)))
         else:
             report.readable.append(result)
     return report

@@ -1,4 +1,5 @@
-"""Reading a whole collection: one result per observation of its hdu-index, in index order.
+"""Reading a whole collection: one result per dataset of its hdu-index (an observation, or an event
+subset of one: ingest/datasets.py), in index order.
 
 A bad observation (missing file, missing mandatory keyword, unreadable FITS, a layout nobody foresaw,
 a bug of ours: any exception) gives a result with an IngestError and does not stop the others. A collection whose hdu-index (or configured obs-index) cannot
@@ -23,7 +24,7 @@ READ_FAILURES = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError,
 
 @dataclass(frozen=True)
 class ObservationResult:
-    obs_id: str
+    dataset: str  # the dataset key: the OBS_ID, or '<OBS_ID>-<subset>' for an event subset
     row: dict = None  # the collection table row, or None when rejected
     error: IngestError = None  # why it was rejected, or None
     notes: tuple = ()  # IngestErrors the row works around (placeholders dropped, fallbacks used)
@@ -43,36 +44,37 @@ class CollectionReader:
         self._irf_cache = {}
         self._shared_files = SharedFitsFiles(_shared_paths(self.hdu_index))
 
-    def obs_ids(self):
-        return self.hdu_index.obs_ids()
+    def datasets(self):
+        return self.hdu_index.datasets()
 
     def results(self):
-        for obs_id in self.obs_ids():
-            yield self.result(obs_id)
+        for dataset in self.datasets():
+            yield self.result(dataset)
 
-    def result(self, obs_id):
-        """The ObservationResult of one observation (an error result if the index does not list it)."""
-        obs_id = str(obs_id)
-        entries = self.hdu_index.entries_for(obs_id)
+    def result(self, dataset):
+        """The ObservationResult of one dataset (an error result if the index does not list it)."""
+        dataset = str(dataset)
+        entries = self.hdu_index.entries_for(dataset)
         if not entries:
-            return ObservationResult(obs_id, error=IngestError(
-                f"OBS_ID {obs_id} is not in the hdu-index", self.hdu_index.path))
+            return ObservationResult(dataset, error=IngestError(
+                f"OBS_ID {dataset} is not in the hdu-index", self.hdu_index.path))
         notes = []
         try:
-            return ObservationResult(obs_id, row=self._row(obs_id, entries, notes), notes=tuple(notes))
+            return ObservationResult(dataset, row=self._row(dataset, entries, notes), notes=tuple(notes))
         except IngestError as exc:
-            return ObservationResult(obs_id, error=exc)
+            return ObservationResult(dataset, error=exc)
         except READ_FAILURES as exc:
-            return ObservationResult(obs_id, error=IngestError(f"{type(exc).__name__}: {exc}",
-                                                               _events_path(entries)))
+            return ObservationResult(dataset, error=IngestError(f"{type(exc).__name__}: {exc}",
+                                                                _events_path(entries)))
         except Exception as exc:  # noqa: BLE001 (a bug of ours or a layout nobody foresaw)
             # One observation's surprise never stops the others: it is rejected, saying so.
-            return ObservationResult(obs_id, error=IngestError(
+            return ObservationResult(dataset, error=IngestError(
                 f"unexpected {type(exc).__name__} while reading it: {exc} (please report this)",
                 _events_path(entries)))
 
-    def _row(self, obs_id, entries, notes):
-        index_error = self.hdu_index.duplicate_error(obs_id) or (
+    def _row(self, dataset, entries, notes):
+        obs_id = entries[0].obs_id  # the obs-index describes the observation, every subset of it
+        index_error = self.hdu_index.duplicate_error(dataset) or (
             self.obs_index.error_for(obs_id) if self.obs_index else None)
         if index_error:
             raise index_error
@@ -98,10 +100,10 @@ class CollectionReader:
         IRF file for every observation); IRFs in the event file are summarised each time."""
         shared = all(entry.path != hdus.events.path for entry in hdus.irf_entries)
         if not shared or not hdus.irf_entries:
-            return summarise_irfs(hdus.irfs)
+            return summarise_irfs(hdus.table_irfs())
         key = tuple(sorted((e.hdu_type, e.path, e.hdu_name.upper()) for e in hdus.irf_entries))
         if key not in self._irf_cache:
-            self._irf_cache[key] = summarise_irfs(hdus.irfs)
+            self._irf_cache[key] = summarise_irfs(hdus.table_irfs())
         return self._irf_cache[key]
 
 
@@ -126,6 +128,6 @@ def read_collection(collection, site):
     return CollectionReader(collection, site).results()
 
 
-def read_observation(collection, site, obs_id):
-    """The ObservationResult of one observation of a collection."""
-    return CollectionReader(collection, site).result(obs_id)
+def read_observation(collection, site, dataset):
+    """The ObservationResult of one dataset (an OBS_ID, or the key of an event subset) of a collection."""
+    return CollectionReader(collection, site).result(dataset)

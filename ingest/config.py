@@ -61,7 +61,8 @@ class SiteLocation:
 
 @dataclass(frozen=True)
 class ObservationOverride:
-    """Per-observation curation values (`observations: {<obs_id>: {...}}` in a collection)."""
+    """Per-observation curation values (`observations: {<obs_id>: {...}}` in a collection; an event
+    subset's own key, `<obs_id>-<subset>`, gives values for that subset alone)."""
 
     data_rights: str = None
     obs_release_date: datetime.datetime = None
@@ -121,12 +122,14 @@ class CollectionConfig:
         """The same collection read from another directory (e.g. `make serve DATA=<dir>`)."""
         return dataclasses.replace(self, data_dir=os.path.abspath(data_dir))
 
-    def override_for(self, obs_id):
-        return self.observations.get(str(obs_id), ObservationOverride())
+    def override_for(self, dataset, obs_id=None):
+        """The values for one dataset: those of its own key, else of its observation's OBS_ID."""
+        return (self.observations.get(str(dataset)) or self.observations.get(str(obs_id or dataset))
+                or ObservationOverride())
 
-    def owner_for(self, obs_id):
-        """The DaCHS group owning an observation's files (per-observation value first)."""
-        return self.override_for(obs_id).owner or self.owner
+    def owner_for(self, dataset, obs_id=None):
+        """The DaCHS group owning a dataset's files (per-dataset, then per-observation value first)."""
+        return self.override_for(dataset, obs_id).owner or self.owner
 
 
 # ---- loading
@@ -364,10 +367,12 @@ def _defaults(reader):
 def _observations(reader):
     overrides = {}
     for obs_id in reader.mapping:
+        # an OBS_ID, or the key of one event subset of it: '103000133-GP-5' (ingest/datasets.py)
+        number, dash, subset = str(obs_id).partition("-")
         try:
-            key = str(int(obs_id))
+            key = str(int(number)) + dash + subset
         except (TypeError, ValueError):
-            reader.fail(obs_id, "observation ids must be whole numbers")
+            reader.fail(obs_id, "observation ids must be whole numbers (or <OBS_ID>-<event subset>)")
         entry = reader.child(obs_id)
         overrides[key] = ObservationOverride(
             data_rights=entry.get("data_rights", "data_rights"),

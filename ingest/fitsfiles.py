@@ -37,6 +37,10 @@ class LocatedHdu:
             raise IngestError(f"unreadable data: {exc}", self.path, self.name) from exc
 
     @property
+    def is_table(self):
+        return hasattr(self.hdu, "columns")
+
+    @property
     def columns(self):
         """The upper-case names of the table columns (an image HDU where a table belongs, as in
         HAWC's map IRFs, is an IngestError naming its layout)."""

@@ -1,8 +1,12 @@
-"""The GADF hdu-index: which file and HDU hold each part (events, GTI, IRFs) of an observation.
+"""The GADF hdu-index: which file and HDU hold each part (events, GTI, IRFs) of a dataset.
 
 GADF "HDU index table": columns OBS_ID, HDU_TYPE, HDU_CLASS, FILE_DIR, FILE_NAME, HDU_NAME (SIZE optional).
 An HDU is found at <directory of the index>/<FILE_DIR>/<FILE_NAME> (a BASE_DIR keyword in the index
 header replaces the index directory), inside that file by EXTNAME = HDU_NAME, else by its HDUCLAS keywords.
+
+With EVENT_CLASS and/or EVENT_TYPE columns, each distinct (OBS_ID, EVENT_CLASS, EVENT_TYPE) is a dataset
+of its own (ingest/datasets.py); a row whose class and type are empty belongs to every subset of its
+OBS_ID that has no row of that HDU_TYPE itself (a GTI shared by all subsets, say).
 """
 
 import functools
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 
 from astropy.io import fits
 
+from .datasets import dataset_key, subset_name
 from .errors import IngestError
 from .fitsfiles import LocatedHdu, open_fits
 from .values import as_int, as_str
@@ -43,6 +48,17 @@ class HduIndexEntry:
     hdu_name: str
     size: int = None  # bytes of the HDU, a hint only
     row: int = None  # the row number in the index (from 1), for error messages
+    event_class: str = None  # the EVENT_CLASS / EVENT_TYPE cells, where the index has them
+    event_type: str = None
+
+    @property
+    def subset(self):
+        """The event subset the row belongs to ('GP-5'), '' for the whole observation."""
+        return subset_name(self.event_class, self.event_type)
+
+    @property
+    def dataset(self):
+        return dataset_key(self.obs_id, self.subset)
 
 
 @dataclass(frozen=True)
@@ -51,37 +67,52 @@ class HduIndex:
     entries: tuple
     table_name: str = "HDU_INDEX"  # EXTNAME of the index table, for error messages
 
-    def obs_ids(self):
-        """The observation ids in the order of their first appearance in the index."""
-        seen = {}
-        for entry in self.entries:
-            seen.setdefault(entry.obs_id, None)
-        return list(seen)
+    def datasets(self):
+        """The dataset keys (ingest/datasets.py) in the order of their first appearance in the index."""
+        return list(self._by_dataset)
 
-    def entries_for(self, obs_id):
-        return list(self._by_obs_id.get(obs_id, ()))
+    def entries_for(self, dataset):
+        """The rows of one dataset (its own, then those its subset inherits), [] for an unknown key."""
+        return list(self._by_dataset.get(str(dataset), ()))
 
     @functools.cached_property
-    def _by_obs_id(self):
-        """{obs_id: [entries]}: a collection of 10^5 observations is looked up 10^5 times."""
-        by_obs_id = {}
+    def _by_dataset(self):
+        """{dataset key: [entries]}: a collection of 10^5 observations is looked up 10^5 times."""
+        own, whole = {}, {}
         for entry in self.entries:
-            by_obs_id.setdefault(entry.obs_id, []).append(entry)
-        return by_obs_id
+            if entry.subset:
+                own.setdefault(entry.dataset, []).append(entry)
+            else:
+                whole.setdefault(entry.obs_id, []).append(entry)
+        subsets = {}
+        for key, entries in own.items():
+            subsets.setdefault(entries[0].obs_id, []).append(key)
+        by_dataset = {}
+        for entry in self.entries:  # keys in index order
+            for key in subsets.get(entry.obs_id, [entry.obs_id]) if not entry.subset else [entry.dataset]:
+                if key in by_dataset:
+                    continue
+                entries = list(own.get(key, ()))
+                types = {e.hdu_type for e in entries}
+                entries += [e for e in whole.get(entry.obs_id, ()) if e.hdu_type not in types]
+                by_dataset[key] = entries
+        return by_dataset
 
-    def duplicate_error(self, obs_id):
-        """An IngestError if the index lists an HDU type twice for the observation, else None.
+    def duplicate_error(self, dataset):
+        """An IngestError if the index lists an HDU type twice for the dataset, else None.
 
         Two EVENTS rows under one OBS_ID are two observations claiming the same id (two releases merged,
         an id mistyped): which one is meant cannot be told, so the observation is rejected, not guessed.
         """
-        rows = {}
-        for entry in self.entries_for(obs_id):
+        rows, entries = {}, self.entries_for(dataset)
+        for entry in entries:
             rows.setdefault(entry.hdu_type, []).append(entry.row)
         for hdu_type, numbers in rows.items():
             if len(numbers) > 1:
                 listed = ", ".join(str(n) for n in numbers)
-                return IngestError(f"OBS_ID {obs_id} is listed {len(numbers)} times with HDU_TYPE "
+                subset = entries[0].subset
+                which = f"OBS_ID {entries[0].obs_id}" + (f" (event subset {subset})" if subset else "")
+                return IngestError(f"{which} is listed {len(numbers)} times with HDU_TYPE "
                                    f"{hdu_type!r} (rows {listed}): which one is meant is ambiguous",
                                    self.path, self.table_name, "OBS_ID")
         return None
@@ -120,9 +151,10 @@ def read_hdu_index(path):
         table = find_index_table(hdulist, is_hdu_index, path, "hdu-index")
         base_dir = _base_dir(path, table.header)
         names = {name.upper(): name for name in table.columns.names}
+        blanks = _null_values(table, ("EVENT_CLASS", "EVENT_TYPE"))
         entries = []
         for row_number, row in enumerate(table_rows(table), start=1):
-            entries.append(_entry(row, names, base_dir, path, table.name, row_number))
+            entries.append(_entry(row, names, base_dir, path, table.name, row_number, blanks))
     return HduIndex(path=path, entries=tuple(entries), table_name=table.name)
 
 
@@ -143,7 +175,16 @@ def _base_dir(index_path, header):
     return os.path.join(index_dir, base_dir)  # an absolute BASE_DIR wins in os.path.join
 
 
-def _entry(row, names, base_dir, index_path, hdu_name, row_number):
+def _null_values(table, wanted):
+    """{COLUMN: its TNULL value} of the wanted integer columns that declare one (an empty cell)."""
+    nulls = {}
+    for number, column in enumerate(table.columns, start=1):
+        if column.name.upper() in wanted and f"TNULL{number}" in table.header:
+            nulls[column.name.upper()] = table.header[f"TNULL{number}"]
+    return nulls
+
+
+def _entry(row, names, base_dir, index_path, hdu_name, row_number, blanks=None):
     def cell(column):
         return as_str(row[names[column]]) if column in names else None
 
@@ -159,7 +200,21 @@ def _entry(row, names, base_dir, index_path, hdu_name, row_number):
     path = os.path.normpath(os.path.join(base_dir, file_dir, file_name))
     size = as_int(row[names["SIZE"]]) if "SIZE" in names else None
     return HduIndexEntry(obs_id=obs_id, hdu_type=hdu_type, hdu_class=(cell("HDU_CLASS") or "").lower(),
-                         path=path, hdu_name=cell("HDU_NAME") or "", size=size, row=row_number)
+                         path=path, hdu_name=cell("HDU_NAME") or "", size=size, row=row_number,
+                         event_class=_subset_cell(row, names, "EVENT_CLASS", blanks or {}),
+                         event_type=_subset_cell(row, names, "EVENT_TYPE", blanks or {}))
+
+
+def _subset_cell(row, names, column, blanks):
+    """An EVENT_CLASS / EVENT_TYPE cell as text ('5' from 5 or 5.0), None where empty (blank text, NaN,
+    the column's TNULL) or absent."""
+    if column not in names:
+        return None
+    value = row[names[column]]
+    if column in blanks and value == blanks[column]:
+        return None
+    number = as_int(value) if not isinstance(value, (str, bytes)) else None
+    return str(number) if number is not None else as_str(value)
 
 
 def locate_hdu(entry, fits_files):

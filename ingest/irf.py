@@ -24,6 +24,11 @@ import numpy as np
 
 from .values import as_float, as_str, plain
 
+# HDU_CLASS of IRFs given as maps (HEALPix or WCS images with a bands table: HAWC, gammapy's
+# IRF maps), which gammapy reads as maps; the ingest takes no values from them (spec §7: s_resolution
+# and em_res_power stay NULL), it only checks and links them.
+MAP_CLASSES = frozenset({"map", "edisp_kernel_map", "edisp_map", "psf_map", "psf_map_reco"})
+
 REFERENCE_ENERGY_TEV = 1.0
 REFERENCE_OFFSET_DEG = 0.5
 # 2 sqrt(2 ln 2): the FWHM of a Gaussian in units of its sigma
@@ -43,7 +48,8 @@ class IrfSummary:
 
 
 def summarise_irfs(irf_hdus, energy=REFERENCE_ENERGY_TEV, offset=REFERENCE_OFFSET_DEG):
-    """The IrfSummary of the IRF HDUs of an observation, a dict hdu_type -> LocatedHdu (any may be absent)."""
+    """The IrfSummary of the IRF tables of an observation, a dict hdu_type -> LocatedHdu (any may be
+    absent; map IRFs are left out by the caller: ObservationHdus.table_irfs)."""
     aeff, psf, edisp = irf_hdus.get("aeff"), irf_hdus.get("psf"), irf_hdus.get("edisp")
     irf_class = _irf_class(aeff, psf, edisp)
     point_like = irf_class == "point-like"

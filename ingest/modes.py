@@ -5,8 +5,10 @@ GADF OBS_MODE values: POINTING, WOBBLE, RASTER, SLEW, SCAN, DRIFT (spec §2).
 
 import math
 
-# spec §2 [choice]: wobble (offset) pointings are "on-the-fly-cross-map"; survey grids "raster-map".
-SCAN_MODE_OF_OBS_MODE = {"WOBBLE": "on-the-fly-cross-map", "RASTER": "raster-map", "SCAN": "raster-map"}
+# spec §2 [choice]: wobble (offset) pointings are "on-the-fly-cross-map"; survey grids "raster-map";
+# a drift scan (the sky moving through a fixed field: HAWC, LHAASO) "drift-scan".
+SCAN_MODE_OF_OBS_MODE = {"WOBBLE": "on-the-fly-cross-map", "RASTER": "raster-map", "SCAN": "raster-map",
+                         "DRIFT": "drift-scan"}
 # A POINTING run whose target is further than this from the pointing is an offset pointing.
 OFFSET_POINTING_MIN_DEG = 0.1
 
@@ -26,7 +28,8 @@ def tracking_mode(mode):
 
 
 def scan_mode(mode, target_offset_deg=None):
-    """on-the-fly-cross-map for wobble/offset pointings, raster-map for survey grids, else on-source."""
+    """on-the-fly-cross-map for wobble/offset pointings, raster-map for survey grids, drift-scan for drift
+    scans, else on-source."""
     if mode is None:
         return None
     if mode in SCAN_MODE_OF_OBS_MODE:

@@ -16,9 +16,10 @@ import numpy as np
 
 from . import agreement, modes, sky
 from .columns import collection_columns
+from .datasets import publisher_did
 from .errors import IngestError
 from .hdu_index import locate_hdu, normalise_obs_id
-from .irf import REFERENCE_ENERGY_TEV, REFERENCE_OFFSET_DEG, summarise_irfs
+from .irf import MAP_CLASSES, REFERENCE_ENERGY_TEV, REFERENCE_OFFSET_DEG, summarise_irfs
 from .obs_index import IndexRow
 from .payload import event_list_kbytes
 from .site import site_columns
@@ -53,7 +54,7 @@ POINTING_RANGES = {"ra_pnt": ("RA_PNT", -360.0, 720.0), "dec_pnt": ("DEC_PNT", -
 
 @dataclass
 class ObservationHdus:
-    """The HDUs of one observation, located through the hdu-index."""
+    """The HDUs of one dataset (an observation, or an event subset of one), located through the hdu-index."""
 
     obs_id: str
     events: object  # LocatedHdu
@@ -61,21 +62,41 @@ class ObservationHdus:
     pointing: object = None
     irfs: dict = field(default_factory=dict)  # hdu_type -> LocatedHdu
     irf_entries: tuple = ()  # the hdu-index entries of the IRFs (a cache key for shared IRF files)
+    dataset: str = None  # the dataset key (ingest/datasets.py); the obs_id where None
+    subset: str = ""  # the event subset ('GP-5'), '' for a whole observation
+
+    def __post_init__(self):
+        self.dataset = self.dataset or self.obs_id
+
+    def map_irfs(self):
+        """The hdu_types of the IRFs given as maps (HDU_CLASS map, edisp_kernel_map, psf_map_reco)."""
+        return {e.hdu_type for e in self.irf_entries if e.hdu_class in MAP_CLASSES}
+
+    def table_irfs(self):
+        """The IRFs given as GADF tables, the ones summarise_irfs reads values from."""
+        maps = self.map_irfs()
+        return {t: hdu for t, hdu in self.irfs.items() if t not in maps}
 
 
 def locate_observation(obs_id, entries, fits_files, index_path=None):
-    """Locates every HDU the index lists for an observation: a missing file or HDU is an IngestError."""
+    """Locates every HDU the index lists for a dataset (entries: HduIndex.entries_for): a missing file
+    or HDU is an IngestError."""
     located = {}
     for entry in entries:
         # The first row of a type wins; every row must still point to an existing HDU.
         hdu = locate_hdu(entry, fits_files)
+        if entry.hdu_type in IRF_TYPES and entry.hdu_class not in MAP_CLASSES and not hdu.is_table:
+            raise hdu.error(f"{type(hdu.hdu).__name__} where a binary table was expected (hdu-index row "
+                            f"{entry.row}: HDU_CLASS {entry.hdu_class!r}; map IRFs have HDU_CLASS "
+                            f"{', '.join(sorted(MAP_CLASSES))})")
         located.setdefault(entry.hdu_type, hdu)
     if "events" not in located:
         raise IngestError(f"the hdu-index lists no events HDU for OBS_ID {obs_id}", index_path)
     irf_entries = tuple(entry for entry in entries if entry.hdu_type in IRF_TYPES)
     return ObservationHdus(obs_id=obs_id, events=located["events"], gti=located.get("gti"),
                            pointing=located.get("pointing"),
-                           irfs={t: located[t] for t in IRF_TYPES if t in located}, irf_entries=irf_entries)
+                           irfs={t: located[t] for t in IRF_TYPES if t in located}, irf_entries=irf_entries,
+                           dataset=entries[0].dataset, subset=entries[0].subset)
 
 
 def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summary=None,
@@ -94,25 +115,25 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
         obs_index_row = IndexRow(obs_index_row)
     events = hdus.events
     obs_id = hdus.obs_id
-    _check_obs_id(events, obs_id)
+    _check_obs_id(events, obs_id, notes)
     _check_event_count(events)
     _note_duplicate_keywords(hdus, notes)
     if irf_summary is None:
-        irf_summary = summarise_irfs(hdus.irfs)
+        irf_summary = summarise_irfs(hdus.table_irfs())
     gadf = gadf_columns(events, obs_index_row, notes)
     row = {}
-    row.update(_identity(obs_id, collection, site))
+    row.update(_identity(hdus, collection, site))
     row.update(gadf)
     row.update(_time_columns(hdus, gadf, notes))
-    row.update(_energy_columns(events, irf_summary, obs_index_row))
-    row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row))
+    row.update(_energy_columns(events, irf_summary, obs_index_row, hdus.subset))
+    row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row, hdus.subset))
     _check_pointing(events, obs_index_row, gadf, row["obs_mode"])
     _check_agreement(events, obs_index_row, obs_index_header or {}, collection, notes)
-    row.update(_space_columns(events, gadf, irf_summary, collection))
+    row.update(_space_columns(events, gadf, irf_summary, collection, notes))
     row.update(_provenance_columns(events, irf_summary, obs_index_row))
     row.update(site_columns(events, collection, obs_index_header or {}, gadf,
                             (row["t_min"] + row["t_max"]) / 2.0, notes))
-    row.update(_curation_columns(obs_id, events, collection, site, gadf))
+    row.update(_curation_columns(hdus, events, collection, site, gadf))
     row["access_estsize"] = event_list_kbytes(
         [hdu for hdu in (hdus.events, hdus.gti, hdus.pointing) if hdu is not None], fits_files)
     return _complete(row, collection, events)
@@ -121,15 +142,18 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
 # ---- identity and constants
 
 
-def _check_obs_id(events, obs_id):
+def _check_obs_id(events, obs_id, notes):
     """The EVENTS header's OBS_ID (GADF: mandatory; int, float or string) must be the one the hdu-index
-    files it under."""
+    files it under. A header OBS_ID that is no number at all is a description, not an identifier (HAWC:
+    'chunks 103 - 133' for OBS_ID 103000133): the hdu-index's identifies the observation, a note says so."""
     header_obs_id = events.mandatory("OBS_ID")
     try:
-        same = normalise_obs_id(header_obs_id) == obs_id
+        number = normalise_obs_id(header_obs_id)
     except ValueError:
-        same = False
-    if not same:
+        notes.append(events.error(f"{shown(header_obs_id)} is not a number: the hdu-index's OBS_ID {obs_id} "
+                                  "identifies the observation", "OBS_ID"))
+        return
+    if number != obs_id:
         raise events.error(f"{shown(header_obs_id)} in the header, {obs_id} in the hdu-index", "OBS_ID")
 
 
@@ -151,10 +175,10 @@ def _note_duplicate_keywords(hdus, notes):
                                        key))
 
 
-def _identity(obs_id, collection, site):
+def _identity(hdus, collection, site):
     return {
-        "obs_id": obs_id,
-        "obs_publisher_did": f"ivo://{site.authority}/{collection.schema}?{obs_id}",
+        "obs_id": hdus.obs_id,
+        "obs_publisher_did": publisher_did(site.authority, collection.schema, hdus.dataset),
         "obs_collection": collection.obs_collection,
         "obs_creator_did": None,
         "dataproduct_type": "event-list",
@@ -217,6 +241,10 @@ def _drop_placeholders(values, events, notes):
         if values["zen_pnt"] == 0.0:
             values["zen_pnt"] = None
         notes.append(events.error("ALT_PNT = 90 with AZ_PNT = 0 is a placeholder: not published", "ALT_PNT"))
+    if values["alt_pnt"] == 0.0 and values["az_pnt"] == 0.0:
+        # the horizon due north: no gamma-ray telescope observes there (HAWC's headers, which look at the zenith)
+        values["alt_pnt"] = values["az_pnt"] = None
+        notes.append(events.error("ALT_PNT = AZ_PNT = 0 is a placeholder: not published", "ALT_PNT"))
     if values["n_tels"] == 0:
         values["n_tels"] = None
         notes.append(events.error("N_TELS = 0 is a placeholder: not published", "N_TELS"))
@@ -324,7 +352,7 @@ def _exposure(gadf, starts, stops, in_seconds):
 # ---- energy
 
 
-def _energy_columns(events, irf_summary, obs_index_row):
+def _energy_columns(events, irf_summary, obs_index_row, subset=""):
     """Safe energy range in eV: the AEFF thresholds clamped to the event energies (spec §2, §4.4)."""
     energies = np.asarray(events.column("ENERGY"))
     unit = events.column_unit("ENERGY") or as_str(events.optional("EUNIT")) or "TeV"
@@ -342,7 +370,8 @@ def _energy_columns(events, irf_summary, obs_index_row):
     energy_min = max(low) if low else None
     energy_max = min(high) if high else None
     ev_xel = int(events.mandatory("NAXIS2"))
-    event_count = as_int(obs_index_row.get("EVENT_COUNT"))
+    # The obs-index's EVENT_COUNT counts the whole observation, not one event subset of it.
+    event_count = None if subset else as_int(obs_index_row.get("EVENT_COUNT"))
     return {
         "energy_min": energy_min, "energy_max": energy_max,
         "em_min": _wavelength(energy_max), "em_max": _wavelength(energy_min),
@@ -371,11 +400,12 @@ def _check_energies(events, energies):
 # ---- space
 
 
-def _space_columns(events, gadf, irf_summary, collection):
+def _space_columns(events, gadf, irf_summary, collection, notes):
     ra_pnt, dec_pnt = gadf["ra_pnt"], gadf["dec_pnt"]
     values = {"s_ra": None, "s_dec": None, "s_fov": None, "s_region": None,
               "s_resolution": irf_summary.s_resolution}
     if ra_pnt is None or dec_pnt is None:
+        values.update(_events_footprint(events, notes))
         return values
     radecsys = as_str(events.optional("RADECSYS")) or as_str(events.optional("RADESYS"))
     s_ra, s_dec = sky.pointing_icrs(ra_pnt, dec_pnt, radecsys, as_float(events.optional("EQUINOX")))
@@ -384,6 +414,25 @@ def _space_columns(events, gadf, irf_summary, collection):
     if radius:
         values.update(s_fov=2.0 * radius, s_region=sky.circle_polygon(s_ra, s_dec, radius))
     return values
+
+
+def _events_footprint(events, notes):
+    """Without a pointing (a drift-scan instrument such as HAWC looks at the zenith and the sky moves
+    through): the position is the mean direction of the events and the region the smallest circle
+    about it that holds every event (HE-OBSCORE-SPEC §7). The events of such a release were selected
+    around a source, so this is the sky the dataset covers; a radius of 90° or more (all-sky events)
+    is no region a polygon can hold, and only the position is given."""
+    if "RA" not in events.columns or "DEC" not in events.columns:
+        return {}
+    centre, radius = sky.events_circle(events.column("RA"), events.column("DEC"))
+    if centre is None:
+        return {}
+    radecsys = as_str(events.optional("RADECSYS")) or as_str(events.optional("RADESYS"))
+    s_ra, s_dec = sky.pointing_icrs(*centre, radecsys, as_float(events.optional("EQUINOX")))
+    notes.append(events.error("no RA_PNT/DEC_PNT: the position and region are those of the events", "RA_PNT"))
+    if radius >= 90.0:
+        return {"s_ra": s_ra, "s_dec": s_dec}
+    return {"s_ra": s_ra, "s_dec": s_dec, "s_fov": 2.0 * radius, "s_region": sky.circle_polygon(s_ra, s_dec, radius)}
 
 
 def fov_radius(events, irf_summary, collection, ra_pnt, dec_pnt):
@@ -409,7 +458,7 @@ def fov_radius(events, irf_summary, collection, ra_pnt, dec_pnt):
 # ---- modes (HE extension)
 
 
-def _mode_columns(events, gadf, irf_summary, collection, obs_index_row):
+def _mode_columns(events, gadf, irf_summary, collection, obs_index_row, subset=""):
     file_mode = as_str(events.optional("OBS_MODE")) or as_str(obs_index_row.get("OBS_MODE"))
     mode = modes.obs_mode(file_mode, gadf["ra_pnt"] is not None) or collection.defaults.get("obs_mode")
     mode = mode.upper() if mode else None
@@ -424,7 +473,8 @@ def _mode_columns(events, gadf, irf_summary, collection, obs_index_row):
         "pointing_mode": pointing, "array_pointing_mode": pointing,
         "analysis_mode": modes.analysis_mode(as_str(events.optional("EV_CLASS")), irf_summary.irf_config,
                                              header_irf),
-        "event_type": as_str(events.optional("EVENT_TYPE")),
+        # the hdu-index's subset (spec §7: class then type, 'GP-5'), else the header's EVENT_TYPE
+        "event_type": subset or as_str(events.optional("EVENT_TYPE")),
     }
 
 
@@ -456,8 +506,8 @@ def _creator_version(creator):
 # ---- curation
 
 
-def _curation_columns(obs_id, events, collection, site, gadf):
-    override = collection.override_for(obs_id)
+def _curation_columns(hdus, events, collection, site, gadf):
+    override = collection.override_for(hdus.dataset, hdus.obs_id)
     instrument = as_str(events.optional("INSTRUME")) or collection.instrument_name
     return {
         "target_name": gadf["object"],

@@ -39,7 +39,7 @@ class Summary:
         if result.ok:
             self.count(outcome)
         else:
-            self.reject(result.obs_id, result.error)
+            self.reject(result.dataset, result.error)
 
     @property
     def observations(self):

@@ -64,6 +64,25 @@ def offsets_deg(ra, dec, ra0, dec0):
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
+def events_circle(ra, dec):
+    """((ra, dec), radius) in deg: the mean direction of event positions and the distance of the
+    farthest from it, rounded up to 0.1°; (None, None) without finite positions or when they have
+    no mean direction (spread evenly over the sky)."""
+    ra, dec = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
+    good = np.isfinite(ra) & np.isfinite(dec)
+    if not np.any(good):
+        return None, None
+    ra, dec = ra[good], dec[good]
+    vector = np.array([np.sum(np.cos(dec) * np.cos(ra)), np.sum(np.cos(dec) * np.sin(ra)), np.sum(np.sin(dec))])
+    norm = float(np.linalg.norm(vector))
+    if norm < 1e-6 * len(ra):
+        return None, None
+    x, y, z = vector / norm
+    centre = (normalise_ra(math.degrees(math.atan2(y, x))), math.degrees(math.asin(max(-1.0, min(1.0, z)))))
+    farthest = float(np.max(offsets_deg(np.degrees(ra), np.degrees(dec), *centre)))
+    return centre, math.ceil(round(farthest * 10.0, 6)) / 10.0
+
+
 def circle_polygon(ra0, dec0, radius, vertices=FOV_VERTICES):
     """The polygon around the circle of `radius` deg around (ra0, dec0), as a tuple of (ra, dec)
     vertices in deg: its edges touch the circle, so that everything in the field of view is inside

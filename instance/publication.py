@@ -29,6 +29,7 @@ from psycopg2 import sql
 from ingest import collection as ingest_collection
 from ingest import staging
 from ingest.columns import collection_column_names
+from ingest.datasets import key_of_did, publisher_did
 from ingest.progress import Progress
 from ingest.report import Summary
 
@@ -41,7 +42,7 @@ CODE_SOURCES = ("ingest", "schemas")
 class Plan:
     """Which observations a run reads, keeps and withdraws."""
 
-    fingerprints: dict  # obs_id -> fingerprint, for every observation of the hdu-index
+    fingerprints: dict  # dataset key -> fingerprint, for every dataset of the hdu-index (ingest/datasets.py)
     new: list = field(default_factory=list)
     changed: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)
@@ -69,10 +70,11 @@ def configuration_text(collection, site):
     return repr((collection, site.authority))
 
 
-def observation_fingerprint(reader, obs_id, base):
-    """The fingerprint of one observation; base hashes the configuration and the code."""
+def observation_fingerprint(reader, dataset, base):
+    """The fingerprint of one dataset; base hashes the configuration and the code."""
     h = hashlib.sha256(base.encode())
-    entries = reader.hdu_index.entries_for(obs_id)
+    entries = reader.hdu_index.entries_for(dataset)
+    obs_id = entries[0].obs_id if entries else dataset
     for entry in entries:
         h.update(repr(entry).encode())
     for path in sorted({entry.path for entry in entries}):
@@ -88,35 +90,34 @@ def observation_fingerprint(reader, obs_id, base):
 
 
 def make_plan(reader, published, base):
-    """The Plan of a run, given {obs_id: fingerprint} of the published rows."""
-    fingerprints = {obs_id: observation_fingerprint(reader, obs_id, base)
-                    for obs_id in reader.obs_ids()}
+    """The Plan of a run, given {dataset key: fingerprint} of the published rows."""
+    fingerprints = {key: observation_fingerprint(reader, key, base) for key in reader.datasets()}
     plan = Plan(fingerprints)
-    for obs_id, fingerprint in fingerprints.items():
-        if obs_id not in published:
-            plan.new.append(obs_id)
-        elif published[obs_id] != fingerprint:
-            plan.changed.append(obs_id)
+    for key, fingerprint in fingerprints.items():
+        if key not in published:
+            plan.new.append(key)
+        elif published[key] != fingerprint:
+            plan.changed.append(key)
         else:
-            plan.unchanged.append(obs_id)
-    plan.withdrawn = [obs_id for obs_id in published if obs_id not in fingerprints]
+            plan.unchanged.append(key)
+    plan.withdrawn = [key for key in published if key not in fingerprints]
     return plan
 
 
-def read_results(reader, obs_ids):
-    """The ObservationResults of obs_ids, in order. Reading is astropy parsing headers in Python,
+def read_results(reader, keys):
+    """The ObservationResults of the datasets with these keys, in order. Reading is astropy parsing headers in Python,
     which keeps one core busy: with many observations, processes forked from this one (they
     inherit the indexes already read) share the reading, one per core."""
     processes = min(os.cpu_count() or 1, MAX_READ_PROCESSES)
-    if processes < 2 or len(obs_ids) < PARALLEL_FROM:
-        for obs_id in obs_ids:
-            yield reader.result(obs_id)
+    if processes < 2 or len(keys) < PARALLEL_FROM:
+        for key in keys:
+            yield reader.result(key)
         return
     global _reader
     _reader = reader
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            yield from pool.imap(_read_one, obs_ids, chunksize=16)
+            yield from pool.imap(_read_one, keys, chunksize=16)
     finally:
         _reader = None
 
@@ -124,8 +125,8 @@ def read_results(reader, obs_ids):
 _reader = None  # the CollectionReader the forked reading processes use
 
 
-def _read_one(obs_id):
-    return _reader.result(obs_id)
+def _read_one(key):
+    return _reader.result(key)
 
 
 def read_rows(reader, plan, summary, stream):
@@ -133,16 +134,16 @@ def read_rows(reader, plan, summary, stream):
     rows = []
     new = set(plan.new)
     with Progress(total=len(plan.to_read), stream=stream, label=f"reading {summary.name}") as bar:
-        for obs_id, result in zip(plan.to_read, read_results(reader, plan.to_read)):
+        for key, result in zip(plan.to_read, read_results(reader, plan.to_read)):
             bar.advance()
             if not result.ok:
                 bar.clear()
-                summary.reject(obs_id, result.error)
+                summary.reject(key, result.error)
                 continue
             row = dict(result.row)
-            row["source_fingerprint"] = plan.fingerprints[obs_id]
+            row["source_fingerprint"] = plan.fingerprints[key]
             rows.append(row)
-            summary.count("added" if obs_id in new else "updated")
+            summary.count("added" if key in new else "updated")
     return rows
 
 
@@ -160,11 +161,12 @@ class Publisher:
         self.stream = stream or sys.stderr
 
     def published_fingerprints(self, collection):
+        """{dataset key: fingerprint} of the collection's published rows."""
         if not self.inst.published([collection]):
             return {}
-        return dict(self.inst.db.query(
-            sql.SQL("SELECT obs_id, coalesce(source_fingerprint, '') FROM {}").format(
-                sql.Identifier(collection.schema, "obs"))))
+        return {key_of_did(did): fingerprint for did, fingerprint in self.inst.db.query(
+            sql.SQL("SELECT obs_publisher_did, coalesce(source_fingerprint, '') FROM {}").format(
+                sql.Identifier(collection.schema, "obs")))}
 
     def publish(self, collection, strict=False, prebuild=False):
         """Brings the collection's rows in line with its files; returns the Summary. prebuild
@@ -214,17 +216,17 @@ class Publisher:
         from datalink.cache import ProductCache
 
         cache = ProductCache(self.inst.product_cache_dir, self.inst.product_cache_bytes)
-        obs_ids = list(self.published_fingerprints(collection))
+        keys = list(self.published_fingerprints(collection))
         cache.documentation(collection)
-        with Progress(total=len(obs_ids), stream=self.stream,
+        with Progress(total=len(keys), stream=self.stream,
                       label=f"building files of {collection.name}") as bar:
-            for obs_id in obs_ids:
+            for key in keys:
                 bar.advance()
                 try:
-                    cache.files(collection, obs_id)
+                    cache.files(collection, key)
                 except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
                     bar.clear()
-                    self._say(f"{collection.name}: the files of observation {obs_id} cannot be"
+                    self._say(f"{collection.name}: the files of observation {key} cannot be"
                               f" built: {exc}")
 
     def _import(self, collection, rows):
@@ -240,11 +242,12 @@ class Publisher:
             raise PublicationError(f"{collection.name}: DaCHS refused the import; nothing was"
                                    f" changed.\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
-    def _withdraw(self, collection, obs_ids):
-        self.inst.db.query(sql.SQL("DELETE FROM {} WHERE obs_id = ANY(%s)").format(
-            sql.Identifier(collection.schema, "obs")), (list(obs_ids),))
-        for obs_id in obs_ids:
-            self._say(f"{collection.name}: withdrew observation {obs_id} (no longer in the"
+    def _withdraw(self, collection, keys):
+        self.inst.db.query(sql.SQL("DELETE FROM {} WHERE obs_publisher_did = ANY(%s)").format(
+            sql.Identifier(collection.schema, "obs")),
+            ([publisher_did(self.inst.site.authority, collection.schema, key) for key in keys],))
+        for key in keys:
+            self._say(f"{collection.name}: withdrew observation {key} (no longer in the"
                       f" hdu-index)")
 
     def _say(self, text):

@@ -117,6 +117,38 @@ def bkg_hdu(extname="BKG"):
     return _table(columns, extname, header)
 
 
+def map_irf_hdus(extname, primary=False):
+    """A map IRF as HAWC writes them: a WCS image (energy, lat, lon: 3 x 4 x 4) and its bands table
+    (named by BANDSHDU; <EXTNAME>_BANDS, or PRIMARY_BANDS for a map in the primary HDU)."""
+    bands_name = "PRIMARY_BANDS" if primary else f"{extname}_BANDS"
+    header = fits.Header({"WCSAXES": 2, "CTYPE1": "RA---CAR", "CTYPE2": "DEC--CAR", "CRPIX1": 2.5, "CRPIX2": 2.5,
+                          "CDELT1": -0.5, "CDELT2": 0.5, "CRVAL1": 83.63, "CRVAL2": 22.0, "CUNIT1": "deg",
+                          "CUNIT2": "deg", "AXCOLS1": "E_MIN,E_MAX", "BANDSHDU": bands_name, "EXTNAME": extname})
+    data = np.arange(48, dtype=np.float32).reshape(3, 4, 4)
+    image = fits.PrimaryHDU(data=data, header=header) if primary else fits.ImageHDU(data=data, header=header)
+    edges = np.geomspace(1.0, 100.0, 4)
+    bands = fits.BinTableHDU.from_columns([
+        fits.Column(name="CHANNEL", format="K", array=np.arange(3)),
+        fits.Column(name="E_MIN", format="D", unit="TeV", array=edges[:-1]),
+        fits.Column(name="E_MAX", format="D", unit="TeV", array=edges[1:])], name=bands_name)
+    bands.header["AXCOLS1"] = "E_MIN,E_MAX"
+    return [image, bands]
+
+
+def drift_events_hdu(n, header=None):
+    """n events of a drift-scan instrument (OBS_MODE DRIFT, no RA_PNT/DEC_PNT, ALT_PNT = AZ_PNT = 0,
+    a text OBS_ID as HAWC writes): spread up to 2 deg around (83.63, 22.01)."""
+    drift = {"OBS_MODE": "DRIFT", "RA_PNT": None, "DEC_PNT": None, "ALT_PNT": 0.0, "AZ_PNT": 0.0,
+             "TIMESYS": "TAI", "OBS_ID": "chunks 1 - 2", "RADECSYS": "ICRS", "CONV_DEP": None, "N_TELS": None, "TELLIST": None}
+    hdu = events_hdu(n=n)
+    _apply(hdu.header, {**drift, **(header or {})})
+    offsets = np.linspace(0.0, 2.0, n)
+    angles = np.radians(np.arange(n) * 137.5)
+    hdu.data["DEC"] = 22.01 + offsets * np.cos(angles)
+    hdu.data["RA"] = 83.63 + offsets * np.sin(angles) / np.cos(np.radians(22.01))
+    return hdu
+
+
 def rad_max_hdu(values_by_energy, extname="RAD_MAX"):
     """RAD_MAX_2D: the on-region radius (deg) per energy bin, the same at every offset."""
     values = np.array([values_by_energy] * (len(OFFSET_EDGES) - 1), dtype=float)
@@ -174,6 +206,8 @@ class IndexRow:
     file_dir: str
     file_name: str
     hdu_name: str
+    event_class: str = None  # written as EVENT_CLASS / EVENT_TYPE columns where a row has one
+    event_type: object = None
 
 
 def observation_rows(obs_id=OBS_ID, file_dir="data", file_name=None, irfs=("aeff", "edisp", "psf", "bkg")):
@@ -190,10 +224,15 @@ def write_hdu_index(path, rows, obs_id_format="K", extname="HDU_INDEX", header=N
     obs_ids = [row.obs_id for row in rows]
     obs_id_array = [str(o) for o in obs_ids] if obs_id_format.endswith("A") else np.array(obs_ids)
     columns = [fits.Column(name="OBS_ID", format=obs_id_format, array=obs_id_array)]
-    for name, attribute, width in (("HDU_TYPE", "hdu_type", 10), ("HDU_CLASS", "hdu_class", 12),
+    for name, attribute, width in (("HDU_TYPE", "hdu_type", 10), ("HDU_CLASS", "hdu_class", 20),
                                    ("FILE_DIR", "file_dir", 60), ("FILE_NAME", "file_name", 40),
                                    ("HDU_NAME", "hdu_name", 30)):
         columns.append(fits.Column(name=name, format=f"{width}A", array=[getattr(r, attribute) for r in rows]))
+    if any(r.event_class is not None for r in rows):
+        columns.append(fits.Column(name="EVENT_CLASS", format="8A", array=[r.event_class or "" for r in rows]))
+    if any(r.event_type is not None for r in rows):
+        columns.append(fits.Column(name="EVENT_TYPE", format="K", null=-1,  # TNULL: an empty cell
+                                   array=np.array([-1 if r.event_type is None else r.event_type for r in rows])))
     table = _table(columns, extname, {"HDUCLASS": "GADF", "HDUCLAS1": "INDEX", "HDUCLAS2": "HDU",
                                       **(header or {})})
     return write_fits(path, [table])

@@ -11,7 +11,7 @@ from tests.corpus import CASES, OBS_IDS
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_bad_input(case, hess_dir, hess_collection, site, tmp_path):
     data_dir = case.build(tmp_path, hess_dir)
-    results = {r.obs_id: r for r in read_collection(hess_collection.with_data_dir(data_dir), site)}
+    results = {r.dataset: r for r in read_collection(hess_collection.with_data_dir(data_dir), site)}
     assert list(results) == list(OBS_IDS)
     for obs_id in case.good_obs_ids:
         assert results[obs_id].error is None, str(results[obs_id].error)

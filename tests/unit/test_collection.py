@@ -20,10 +20,10 @@ def _check_all(collection, site, expected_count):
     errors = [str(r.error) for r in results if r.error is not None]
     assert errors == []
     assert len(results) == expected_count
-    assert [r.obs_id for r in results] == read_hdu_index(collection.hdu_index_path).obs_ids()
+    assert [r.dataset for r in results] == read_hdu_index(collection.hdu_index_path).datasets()
     for result in results:
         for column in not_null_column_names():
-            assert result.row[column] is not None, (result.obs_id, column)
+            assert result.row[column] is not None, (result.dataset, column)
     return results
 
 
@@ -96,7 +96,7 @@ def broken_collection(hess_collection, tmp_path):
 
 
 def test_bad_observations_do_not_stop_the_others(broken_collection, hess_collection, site):
-    results = {r.obs_id: r for r in read_collection(broken_collection, site)}
+    results = {r.dataset: r for r in read_collection(broken_collection, site)}
     assert list(results) == ["23523", "23526", "23559", "23592", "99999"]
     assert results["23523"].error is None and results["23523"].row["ev_xel"] == 7613
 
@@ -160,7 +160,7 @@ def _copy_with_image_aeff(hess_collection, tmp_path, obs_id="023523"):
 
 def test_an_image_where_a_table_belongs_rejects_that_observation(hess_collection, site, tmp_path):
     collection = _copy_with_image_aeff(hess_collection, tmp_path)
-    results = {r.obs_id: r for r in read_collection(collection, site)}
+    results = {r.dataset: r for r in read_collection(collection, site)}
     assert len(results) == 105
     error = results["23523"].error
     assert (os.path.basename(error.path), error.hdu) == ("hess_dl3_dr1_obs_id_023523.fits.gz", "AEFF")
@@ -181,7 +181,7 @@ def test_an_unexpected_exception_rejects_only_its_observation(hess_collection, s
         return original(hdus, *args, **kwargs)
 
     monkeypatch.setattr(ingest_collection, "observation_row", buggy)
-    results = {r.obs_id: r for r in read_collection(hess_collection, site)}
+    results = {r.dataset: r for r in read_collection(hess_collection, site)}
     error = results["23526"].error
     assert error.path.endswith("hess_dl3_dr1_obs_id_023526.fits.gz")
     assert "unexpected AttributeError" in error.message and "'upper'" in error.message

@@ -77,7 +77,7 @@ def test_obs_ids_in_index_order_and_normalised(tmp_path):
     index = write_index(tmp_path / "hdu-index.fits", [
         (20.0, "events", ".", "b.fits", "EVENTS"), (3.0, "events", ".", "a.fits", "EVENTS"),
         (20.0, "gti", ".", "b.fits", "GTI")], obs_id_format="D")
-    assert read_hdu_index(index).obs_ids() == ["20", "3"]
+    assert read_hdu_index(index).datasets() == ["20", "3"]
     values = (23523, 23523.0, " 23523 ", np.int64(7))
     assert [normalise_obs_id(v) for v in values] == ["23523", "23523", "23523", "7"]
 

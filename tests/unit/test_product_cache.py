@@ -35,7 +35,7 @@ def _irf_file(collection, obs_id):
 
 def test_shared_irfs_are_built_once_with_the_same_bytes(tmp_path):
     collection = _collection(tmp_path)
-    obs_ids = hdu_index_of(collection).obs_ids()
+    obs_ids = hdu_index_of(collection).datasets()
     by_irf_file = {}
     for obs_id in obs_ids:
         by_irf_file.setdefault(_irf_file(collection, obs_id), []).append(obs_id)
@@ -57,7 +57,7 @@ def test_shared_irfs_are_built_once_with_the_same_bytes(tmp_path):
 
 def test_other_irf_files_are_other_products(tmp_path):
     collection = _collection(tmp_path)
-    obs_ids = hdu_index_of(collection).obs_ids()
+    obs_ids = hdu_index_of(collection).datasets()
     keys = {cache.shared_key(parts.ALL_IRFS, hdu_index_of(collection).entries_for(o)): o
             for o in obs_ids}
     irf_files = {_irf_file(collection, o) for o in obs_ids}
@@ -69,7 +69,7 @@ def test_other_irf_files_are_other_products(tmp_path):
 def test_bundle_of_shared_irfs_is_unchanged(tmp_path):
     """The bundle's members are those the observations' own parts give."""
     collection = _collection(tmp_path)
-    observations = [(collection, o) for o in hdu_index_of(collection).obs_ids()]
+    observations = [(collection, o) for o in hdu_index_of(collection).datasets()]
     members = dict(bundle.members(observations, cache.ProductCache(str(tmp_path / "cache"))))
     for _, obs_id in observations:
         names = products.package_names(obs_id)
@@ -94,7 +94,7 @@ def test_simultaneous_first_requests_build_once_and_never_see_a_partial_file(tmp
     import multiprocessing
 
     collection = _collection(tmp_path)
-    obs_id = hdu_index_of(collection).obs_ids()[0]
+    obs_id = hdu_index_of(collection).datasets()[0]
     root = str(tmp_path / "cache")
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.map(_build_in_process, [(root, collection, obs_id)] * 4)
@@ -110,7 +110,7 @@ def test_simultaneous_first_requests_build_once_and_never_see_a_partial_file(tmp
 
 def test_a_changed_source_gives_new_files_and_the_old_ones_go(tmp_path):
     collection = _collection(tmp_path)
-    obs_id = hdu_index_of(collection).obs_ids()[0]
+    obs_id = hdu_index_of(collection).datasets()[0]
     product_cache = cache.ProductCache(str(tmp_path / "cache"))
     before = product_cache.files(collection, obs_id, [parts.EVENT_LIST])[parts.EVENT_LIST]
     events = next(e.path for e in hdu_index_of(collection).entries_for(obs_id)
@@ -123,7 +123,7 @@ def test_a_changed_source_gives_new_files_and_the_old_ones_go(tmp_path):
 
 def test_the_cache_keeps_within_its_size_dropping_the_least_recently_used(tmp_path):
     collection = _collection(tmp_path)
-    obs_ids = hdu_index_of(collection).obs_ids()
+    obs_ids = hdu_index_of(collection).datasets()
     root = str(tmp_path / "cache")
     wanted = [parts.EVENT_LIST, parts.PREVIEW_PLOT]
     unbounded = cache.ProductCache(root)
@@ -144,7 +144,7 @@ def test_the_cache_keeps_within_its_size_dropping_the_least_recently_used(tmp_pa
 
 def test_recently_used_files_are_not_evicted(tmp_path):
     collection = _collection(tmp_path)
-    obs_id = hdu_index_of(collection).obs_ids()[0]
+    obs_id = hdu_index_of(collection).datasets()[0]
     root = str(tmp_path / "cache")
     path = cache.ProductCache(root).files(collection, obs_id, [parts.EVENT_LIST])[parts.EVENT_LIST]
     cache.ProductCache(root, max_bytes=1).evict(now=os.path.getmtime(path) + 1)
@@ -164,7 +164,7 @@ def test_bundle_size_is_known_first_and_its_bytes_are_stable(tmp_path):
     import io
 
     collection = _collection(tmp_path)
-    observations = [(collection, o) for o in hdu_index_of(collection).obs_ids()]
+    observations = [(collection, o) for o in hdu_index_of(collection).datasets()]
     product_cache = cache.ProductCache(str(tmp_path / "cache"))
     archive, representation = bundle.layout(observations, product_cache)
     out = io.BytesIO()
@@ -186,7 +186,7 @@ def test_bundle_of_colliding_obs_ids_has_a_directory_per_collection(tmp_path):
 
     first = _collection(tmp_path)
     second = dataclasses_replace(first, name="rerelease", schema="rerelease")
-    obs_ids = hdu_index_of(first).obs_ids()[:2]
+    obs_ids = hdu_index_of(first).datasets()[:2]
     observations = [(first, o) for o in obs_ids] + [(second, o) for o in obs_ids]
     archive, _ = bundle.layout(observations, cache.ProductCache(str(tmp_path / "cache")))
     out = io.BytesIO()

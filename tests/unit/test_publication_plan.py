@@ -17,7 +17,7 @@ def reader_of(directory, obs_ids):
                 f.write(obs_id.encode())
         entries.append(HduIndexEntry(obs_id, "events", "events", path, "EVENTS"))
     index = HduIndex(os.path.join(directory, "hdu-index.fits.gz"), tuple(entries))
-    return SimpleNamespace(hdu_index=index, obs_index=None, obs_ids=index.obs_ids)
+    return SimpleNamespace(hdu_index=index, obs_index=None, datasets=index.datasets)
 
 
 def test_first_run_reads_everything(tmp_path):
@@ -55,12 +55,12 @@ def test_parallel_reading_gives_the_sequential_results_in_order(hess_collection,
     rejections included (an ID the index does not have)."""
     from ingest.collection import CollectionReader
     reader = CollectionReader(hess_collection, site)
-    obs_ids = reader.obs_ids()[:12] + ["99999999"]
+    obs_ids = reader.datasets()[:12] + ["99999999"]
     monkeypatch.setattr(publication, "PARALLEL_FROM", 1000)
     sequential = list(publication.read_results(reader, obs_ids))
     monkeypatch.setattr(publication, "PARALLEL_FROM", 2)
     monkeypatch.setattr(publication.os, "cpu_count", lambda: 2)
     parallel = list(publication.read_results(reader, obs_ids))
-    assert [r.obs_id for r in parallel] == [str(o) for o in obs_ids]
+    assert [r.dataset for r in parallel] == [str(o) for o in obs_ids]
     assert [r.row for r in parallel] == [r.row for r in sequential]
     assert str(parallel[-1].error) == str(sequential[-1].error) and not parallel[-1].ok

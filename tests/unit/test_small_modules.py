@@ -41,7 +41,7 @@ def test_plain_values():
     ("POINTING", None, "sidereal", "on-source"),
     ("RASTER", None, "sidereal", "raster-map"),
     ("SCAN", None, "sidereal", "raster-map"),
-    ("DRIFT", None, "fixed-az-el-transit", "on-source"),
+    ("DRIFT", None, "fixed-az-el-transit", "drift-scan"),
 ])
 def test_modes(obs_mode, offset, tracking, scan):
     assert modes.tracking_mode(obs_mode) == tracking

@@ -120,11 +120,11 @@ def test_every_observation_ingests_through_the_project_reader(made, site, tmp_pa
     out, _ = made
     results = list(read_collection(_collection(out, tmp_path), site))
     assert [str(r.error) for r in results if not r.ok] == []
-    assert [r.obs_id for r in results] == [str(i) for i in range(1, N + 1)]
+    assert [r.dataset for r in results] == [str(i) for i in range(1, N + 1)]
     obs_index = _obs_index(out)
     for result, expected in zip(results, obs_index):
         row = result.row
-        assert all(row[column] is not None for column in not_null_column_names()), result.obs_id
+        assert all(row[column] is not None for column in not_null_column_names()), result.dataset
         assert row["ev_xel"] == expected["EVENT_COUNT"]
         assert row["analysis_mode"] == row["irf_config"] == expected["IRF"]
         assert row["instrument_name"] in ("CTAO-North", "CTAO-South")

@@ -29,7 +29,7 @@ def collection(directory, obs_index="obs-index.fits.gz", **values):
 
 def read(directory, site, /, **values):
     """{obs_id: ObservationResult} of the collection in `directory`."""
-    return {result.obs_id: result for result in read_collection(collection(directory, **values), site)}
+    return {result.dataset: result for result in read_collection(collection(directory, **values), site)}
 
 
 def read_one(directory, site, /, **values):
