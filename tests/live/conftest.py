@@ -11,30 +11,34 @@ import pytest
 import yaml
 
 from instance import PROJECT_ROOT, Instance, stop_process
+from tests.conftest import HAWC_DIR
 
-from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, RELEASE_DATE
+from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, PROPRIETARY_SUBSET, RELEASE_DATE
 from versions import version_tuple
 
 
 def collections_file(directory, data_dirs):
-    """etc/collections.yaml with the data where the tests find it ({name: data_dir}) and one
-    proprietary observation (rights.py)."""
+    """etc/collections.yaml with the data where the tests find it ({name: data_dir}), one
+    proprietary observation and one proprietary HAWC event subset (rights.py)."""
     with open(os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), encoding="utf-8") as f:
         document = yaml.safe_load(f)
     document["collections"]["corpus"] = dict(CORPUS_COLLECTION)
     for name, data_dir in data_dirs.items():
         document["collections"][name]["data_dir"] = data_dir
     hess = document["collections"]["hess_dr1"]
-    hess.setdefault("observations", {})[PROPRIETARY_OBS] = {
-        "data_rights": "proprietary", "obs_release_date": RELEASE_DATE, "owner": OWNER_GROUP}
+    proprietary = {"data_rights": "proprietary", "obs_release_date": RELEASE_DATE, "owner": OWNER_GROUP}
+    hess.setdefault("observations", {})[PROPRIETARY_OBS] = dict(proprietary)
+    hawc = document["collections"]["hawc_crab_pass4"]
+    hawc.setdefault("observations", {})[PROPRIETARY_SUBSET] = dict(proprietary)
     path = os.path.join(directory, "collections.yaml")
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(document, f)
     return path
 
 
-# A third collection for the ingest tests (test_ingest.py), not published at the start: its
-# data_dir is a symbolic link the tests point at one GADF directory after the other.
+# A further collection for the ingest tests (test_ingest.py), not published at the start: its
+# data_dir is a symbolic link the tests point at one GADF directory after the other. HAWC's
+# collection (test_hawc.py) is not published at the start either; its data_dir is a link too.
 CORPUS_COLLECTION = {
     "schema": "corpus", "obs_collection": "CORPUS", "title": "Ingest test corpus",
     "description": "Copies of three H.E.S.S. DL3 DR1 observations, damaged by the tests.",
@@ -81,8 +85,11 @@ class Service:
 def service(hess_dir, cta_dir, tmp_path_factory):
     etc = tmp_path_factory.mktemp("etc")
     corpus_link = os.path.join(tmp_path_factory.mktemp("corpus"), "current")
+    hawc_link = os.path.join(tmp_path_factory.mktemp("hawc"), "current")
+    os.symlink(HAWC_DIR, hawc_link)
     inst = Instance(f"test_{os.getpid()}", port=free_port(), collections_file=collections_file(
-        etc, {"hess_dr1": hess_dir, "cta_1dc": cta_dir, "corpus": corpus_link}))
+        etc, {"hess_dr1": hess_dir, "cta_1dc": cta_dir, "corpus": corpus_link,
+              "hawc_crab_pass4": hawc_link}))
     try:
         inst.prepare(["hess_dr1", "cta_1dc"])
         add_users(inst)
