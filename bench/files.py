@@ -23,6 +23,9 @@ import urllib.parse
 
 import requests
 
+from datalink import parts
+from datalink.cache import ProductCache
+from ingest.datasets import key_of_did
 from instance import server
 
 from . import timing
@@ -116,14 +119,11 @@ def dlget_url(archive, did, part):
     return f"{archive.url}/synth/q/dl/dlget?" + urllib.parse.urlencode({"ID": did, "PART": part})
 
 
-def built_path(archive, did, name):
-    """The product cache's file of a part, once dlget has built it."""
-    obs_id = did.rsplit("?", 1)[1]
-    root = os.path.join(archive.instance.product_cache_dir, "synth", obs_id)
-    for dirpath, _, files in os.walk(root):
-        if name in files:
-            return os.path.join(dirpath, name)
-    raise RuntimeError(f"{name} of {obs_id} was not built")
+def built_path(archive, did, part_name):
+    """The product cache's file of a part (the one dlget serves, built by the request before)."""
+    cache = ProductCache(archive.instance.product_cache_dir, archive.instance.product_cache_bytes)
+    part = parts.part_named(part_name)
+    return cache.files(archive.instance.collections["synth"], key_of_did(did), [part])[part]
 
 
 def one_file(archive, clients, duration):
@@ -131,7 +131,7 @@ def one_file(archive, clients, duration):
     did = archive.original_ids(1)[0]
     url = dlget_url(archive, did, "event-list")
     size = len(requests.get(url, timeout=60).content)  # builds it
-    path = built_path(archive, did, "event-list.fits")
+    path = built_path(archive, did, "event-list")
     with StaticNginx(archive.instance.product_cache_dir,
                      os.path.join(archive.instance.root, "bench-nginx")) as static:
         runs = {}
@@ -177,8 +177,8 @@ def gammapy_client(archive, n, runs):
 
     urls = []
     fetch_all(urls)  # builds every file once (the first request's cost is not the pattern's)
-    paths = [built_path(archive, urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)["ID"][0],
-                        _file_name(u)) for u in urls]
+    paths = [built_path(archive, *(urllib.parse.parse_qs(urllib.parse.urlsplit(u).query)[k][0]
+                                   for k in ("ID", "PART"))) for u in urls]
     target = tempfile.mkdtemp(prefix="bench-copy-")
     service_times, copy_times, size = [], [], 0
     try:
@@ -212,11 +212,6 @@ def _links_to_fetch(votable):
     table = parse(io.BytesIO(votable)).get_first_table().to_table()
     return [str(url) for url, semantics in zip(table["access_url"], table["semantics"])
             if str(semantics) in ("#this", "#calibration") and "PART=" in str(url)]
-
-
-def _file_name(url):
-    part = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["PART"][0]
-    return f"{part}.fits"
 
 
 def _copy_all(paths, target):

@@ -38,37 +38,42 @@ DISAGREEMENT_CHOICES = ("reject", "prefer_header")
 
 
 def lookup(source, keywords):
-    """(value, keyword) of the first keyword the source (LocatedHdu or IndexRow) gives, or (None, None)."""
+    """The value of the first keyword the source (LocatedHdu or IndexRow) gives, or None."""
     for key in keywords:
         value = source.optional(key)
         if value is not None:
-            return value, key
-    return None, None
+            return value
+    return None
 
 
-def choose(events, obs_index_row, keywords, notes):
+def choose(events, obs_index_row, keywords, notes, sources=None):
     """{column: raw value} for the columns of `keywords` (column -> keyword spellings), each group
     from one source: the header's, unless the obs-index gives every member the header gives and
-    more. Where each gives a member the other lacks, the header's alone (a note says so)."""
+    more. Where each gives a member the other lacks, the header's alone (a note says so).
+    sources, a dict, receives {column: the source (events or obs_index_row) its value is from}."""
     chosen = {}
+    sources = {} if sources is None else sources
     grouped = {c for group in GROUPS for c in group}
     for group in GROUPS + tuple((c,) for c in keywords if c not in grouped):
-        header = {c: lookup(events, keywords[c])[0] for c in group}
-        index = {c: lookup(obs_index_row, keywords[c])[0] for c in group}
+        header = {c: lookup(events, keywords[c]) for c in group}
+        index = {c: lookup(obs_index_row, keywords[c]) for c in group}
         in_header = {c for c in group if header[c] is not None}
         in_index = {c for c in group if index[c] is not None}
         if in_index <= in_header:
             chosen.update(header)
+            sources.update(dict.fromkeys(group, events))
             continue
         names = ", ".join(keywords[c][0] for c in group)
         first_lacking = keywords[min(in_index - in_header, key=group.index)][0]
         if in_header <= in_index:
             chosen.update(index)
+            sources.update(dict.fromkeys(group, obs_index_row))
             if in_header:
                 notes.append(events.error(f"not all of {names} in the header: the obs-index's"
                                           " are used, all of them", first_lacking))
         else:
             chosen.update(header)
+            sources.update(dict.fromkeys(group, events))
             notes.append(events.error(f"the header and the obs-index each lack some of {names}:"
                                       " the header's are used, none of the obs-index's", first_lacking))
     return chosen

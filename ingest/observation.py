@@ -120,14 +120,15 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
     _note_duplicate_keywords(hdus, notes)
     if irf_summary is None:
         irf_summary = summarise_irfs(hdus.table_irfs())
-    gadf = gadf_columns(events, obs_index_row, notes)
+    sources = {}  # column -> the source (EVENTS header or obs-index row) of its value
+    gadf = gadf_columns(events, obs_index_row, notes, sources)
     row = {}
     row.update(_identity(hdus, collection, site))
     row.update(gadf)
     row.update(_time_columns(hdus, gadf, notes))
     row.update(_energy_columns(events, irf_summary, obs_index_row, hdus.subset))
     row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row, hdus.subset))
-    _check_pointing(events, obs_index_row, gadf, row["obs_mode"])
+    _check_pointing(events, obs_index_row, gadf, sources, row["obs_mode"])
     _check_agreement(events, obs_index_row, obs_index_header or {}, collection, notes)
     row.update(_space_columns(events, gadf, irf_summary, collection, notes))
     row.update(_provenance_columns(events, irf_summary, obs_index_row))
@@ -199,11 +200,12 @@ def _identity(hdus, collection, site):
 # ---- GADF obs-index columns
 
 
-def gadf_columns(events, obs_index_row, notes=None):
-    """The GADF obs-index columns (spec §3), placeholders removed (spec §5: they are not facts)."""
+def gadf_columns(events, obs_index_row, notes=None, sources=None):
+    """The GADF obs-index columns (spec §3), placeholders removed (spec §5: they are not facts);
+    sources receives where each comes from (agreement.choose)."""
     notes = [] if notes is None else notes
     values = {}
-    for column, value in agreement.choose(events, obs_index_row, GADF_KEYWORDS, notes).items():
+    for column, value in agreement.choose(events, obs_index_row, GADF_KEYWORDS, notes, sources).items():
         if column in TEXT_GADF_COLUMNS:
             values[column] = as_str(value)
         elif column in INTEGER_GADF_COLUMNS:
@@ -253,14 +255,12 @@ def _drop_placeholders(values, events, notes):
         notes.append(events.error("RA_OBJ = DEC_OBJ = 0 is a placeholder: not published", "RA_OBJ"))
 
 
-def _check_pointing(events, obs_index_row, gadf, mode):
+def _check_pointing(events, obs_index_row, gadf, sources, mode):
     """RA_PNT/DEC_PNT: GADF requires them unless the telescopes stood still (OBS_MODE DRIFT gives ALT_PNT/
-    AZ_PNT instead). A value that is not a number, or beyond POINTING_RANGES, is damage."""
-    keys = [key for key, _, _ in POINTING_RANGES.values()]
-    # The pair comes from one source (ingest/agreement.py): the obs-index where only it gives both.
-    whole = [all(source.optional(key) is not None for key in keys) for source in (events, obs_index_row)]
-    source = obs_index_row if whole == [False, True] else events
+    AZ_PNT instead). A value that is not a number, or beyond POINTING_RANGES, is damage, named in the
+    source the pair was taken from (sources: agreement.choose)."""
     for column, (key, low, high) in POINTING_RANGES.items():
+        source = sources.get(column, events)
         raw = source.optional(key)
         if raw is None:
             if mode == "DRIFT":

@@ -13,10 +13,13 @@ PRIMARY_HDU_BYTES = BLOCK  # SIMPLE, BITPIX, NAXIS, EXTEND, END: one header bloc
 
 
 def hdu_bytes(located_hdu, fits_files):
-    """Bytes an HDU takes in its (uncompressed) file: header blocks plus padded data."""
-    hdulist = fits_files.get(located_hdu.path)
-    index = hdulist.index_of(located_hdu.hdu)
-    info = hdulist.fileinfo(index)
+    """Bytes an HDU takes in its (uncompressed) file: header blocks plus padded data. The HDU's own
+    fileinfo(): the HDUList's first checks whether the HDU was resized by serialising its header,
+    a tenth of the time of reading an observation, and the ingest never changes an HDU."""
+    info = located_hdu.hdu.fileinfo()
+    if info is None:  # not read from a file (an HDU built in memory)
+        hdulist = fits_files.get(located_hdu.path)
+        info = hdulist.fileinfo(hdulist.index_of(located_hdu.hdu))
     header_bytes = info["datLoc"] - info["hdrLoc"]
     return header_bytes + _padded(info["datSpan"])
 

@@ -1,12 +1,14 @@
-"""The staging format between the publisher and DaCHS's import: the rows of one import.
+"""The rows of one import, on their way from the publisher to the database.
 
-instance/publication.py writes the rows the ingest read (write_rows) and runs `dachs imp`; the
-collection RD's custom grammar (dachs_ext/grammar.py) reads them back (read_rows) for DaCHS.
-Below both, so that neither imports the other. A row is a dict of collection-table columns with
-Python values; s_region is a list of (ra, dec) vertices in degrees, which the grammar turns into
+instance/publication.py loads the rows the ingest read with PostgreSQL's COPY (`copy_text` writes
+them in COPY's text format); DaCHS's own import (`dachs imp`, the collection RD's custom grammar
+dachs_ext/grammar.py, which reads `write_rows`'s file back with `read_rows`) only creates a new
+collection's table. Below both, so that neither imports the other. A row is a dict of
+collection-table columns with Python values; s_region is a tuple of (ra, dec) vertices in degrees,
 a pgSphere polygon.
 """
 
+import datetime
 import os
 import pickle
 
@@ -25,3 +27,24 @@ def write_rows(path, rows):
 def read_rows(path):
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+def copy_text(rows, names):
+    """The rows (dicts) as PostgreSQL COPY text, columns `names` in that order, one line a row."""
+    return "".join("\t".join(_cell(row.get(name)) for name in names) + "\n" for row in rows)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _cell(value):
+    """One value in COPY's text format; repr() keeps every digit of a float."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, tuple):  # s_region: pgSphere's spoly input, vertices in degrees
+        return "{" + ",".join(f"({ra!r}d,{dec!r}d)" for ra, dec in value) + "}"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)

@@ -7,6 +7,7 @@ as the PostgreSQL superuser role of the user running the service, over the clust
 
 import functools
 import getpass
+import io
 import os
 import subprocess
 
@@ -87,6 +88,26 @@ class Database:
         """The first column of the first row, or None."""
         rows = self.query(statement, params, dbname)
         return rows[0][0] if rows else None
+
+    def replace_rows(self, schema, table, key, columns, copy_text, keys):
+        """In one transaction: deletes the rows whose `key` column is in keys, then loads copy_text
+        (COPY's text format, `columns` in that order). Either all of it is done or nothing."""
+        target = sql.Identifier(schema, table)
+        connection = self.connect()
+        connection.autocommit = False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(target, sql.Identifier(key)),
+                               (list(keys),))
+                cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    target, sql.SQL(", ").join(map(sql.Identifier, columns))), io.StringIO(copy_text))
+                cursor.execute(sql.SQL("ANALYZE {}").format(target))
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
 
     def exists(self):
         return bool(self.value("SELECT 1 FROM pg_database WHERE datname=%s", (self.name,),

@@ -8,9 +8,11 @@ A run:
    means unchanged and the observation is not read at all;
 3. reads the new and changed observations (with progress), rejecting the bad ones with the
    ingest's message (file, HDU, keyword, what is wrong);
-4. stages the good rows (ingest/staging.py) and has DaCHS import them (`dachs imp`; the data element is
-   `updating`, the table's primary key overwrites changed rows): one transaction, so a failure
-   leaves every published row as it was, and ivoa.obscore never loses the collection;
+4. loads the good rows with PostgreSQL's COPY (ingest/staging.py), replacing the changed ones, in one
+   transaction, so a failure leaves every published row as it was, and ivoa.obscore never loses the
+   collection (`dachs imp` creates a new collection's table, DaCHS's metadata and its part of
+   ivoa.obscore first, with no rows: DaCHS's row-by-row import took 3.5 ms a row, 35 s of the 125 s
+   of a first ingest of 10^4 observations);
 5. withdraws the observations gone from the hdu-index (one DELETE);
 6. prints the summary: added, updated, unchanged, withdrawn, rejected with reasons.
 
@@ -24,6 +26,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import psycopg2
 from psycopg2 import sql
 
 from ingest import collection as ingest_collection
@@ -230,10 +233,23 @@ class Publisher:
                               f" built: {exc}")
 
     def _import(self, collection, rows):
-        """One `dachs imp` of the staged rows (dachs_ext/grammar.py reads them)."""
+        """The rows into the collection's table, a new table made by DaCHS first (see the module
+        docstring)."""
+        if not self.inst.published([collection]):
+            self._create_table(collection)
         names = collection_column_names() + ["source_fingerprint"]
+        try:
+            self.inst.db.replace_rows(collection.schema, "obs", "obs_publisher_did", names,
+                                      staging.copy_text(rows, names), [row["obs_publisher_did"] for row in rows])
+        except psycopg2.Error as exc:
+            raise PublicationError(f"{collection.name}: PostgreSQL refused the rows; nothing was changed."
+                                   f"\n{exc}") from None
+
+    def _create_table(self, collection):
+        """`dachs imp` of no rows (dachs_ext/grammar.py reads the staged list): DaCHS creates the
+        table, its metadata and its part of ivoa.obscore."""
         path = staging.staging_path(self.inst.root, collection.schema)
-        staging.write_rows(path, [{name: row.get(name) for name in names} for row in rows])
+        staging.write_rows(path, [])
         try:
             result = self.inst.dachs("imp", self.inst.rds.rd_id(collection), check=False)
         finally:
@@ -256,5 +272,5 @@ class Publisher:
 
 
 class PublicationError(Exception):
-    """DaCHS could not import what was staged (nothing was changed)."""
+    """DaCHS could not create the table, or PostgreSQL refused the rows (nothing was changed)."""
 
