@@ -23,7 +23,7 @@ from astropy.io import fits
 
 from . import timing
 
-TARGET_RATIO = 3.0  # ingest time / baseline time
+TARGET_RATIO = 2.0  # ingest time / baseline time (issue 13)
 TARGET_RERUN = 0.05  # re-run time / first run time
 
 

@@ -152,10 +152,10 @@ def read_hdu_index(path):
         base_dir = _base_dir(path, table.header)
         names = {name.upper(): name for name in table.columns.names}
         blanks = _null_values(table, ("EVENT_CLASS", "EVENT_TYPE"))
-        entries = []
+        entries, table_name = [], table.name  # (astropy parses EXTNAME again on every .name)
         for row_number, row in enumerate(table_rows(table), start=1):
-            entries.append(_entry(row, names, base_dir, path, table.name, row_number, blanks))
-    return HduIndex(path=path, entries=tuple(entries), table_name=table.name)
+            entries.append(_entry(row, names, base_dir, path, table_name, row_number, blanks))
+    return HduIndex(path=path, entries=tuple(entries), table_name=table_name)
 
 
 def table_rows(table):

@@ -58,13 +58,14 @@ def read_obs_index(path):
         names = [(name.upper(), name) for name in table.columns.names]
         obs_id_column = next(name for upper, name in names if upper == "OBS_ID")
         rows, row_numbers, errors = {}, {}, {}
+        table_name = table.name  # (astropy parses EXTNAME again on every .name)
         for row_number, row in enumerate(table_rows(table), start=1):
             try:
                 obs_id = normalise_obs_id(row[obs_id_column])
             except ValueError as exc:
-                raise IngestError(f"row {row_number}: {exc}", path, table.name, "OBS_ID") from None
+                raise IngestError(f"row {row_number}: {exc}", path, table_name, "OBS_ID") from None
             row_numbers.setdefault(obs_id, []).append(row_number)
-            values = IndexRow({upper: plain(row[name]) for upper, name in names}, path, table.name, row_number)
+            values = IndexRow({upper: plain(row[name]) for upper, name in names}, path, table_name, row_number)
             rows.setdefault(obs_id, values)
             problem = _text_problem(values)
             if problem and obs_id not in errors:
@@ -74,9 +75,9 @@ def read_obs_index(path):
                 # Which row describes the observation cannot be told: the duplicate is the error to report.
                 listed = ", ".join(str(n) for n in numbers)
                 errors[obs_id] = IngestError(f"OBS_ID {obs_id} is listed {len(numbers)} times (rows {listed}): "
-                                             f"which row describes it is ambiguous", path, table.name, "OBS_ID")
+                                             f"which row describes it is ambiguous", path, table_name, "OBS_ID")
         header = {key: plain(value) for key, value in table.header.items() if key not in ("COMMENT", "HISTORY")}
-    return ObsIndex(path=path, rows=rows, header=header, table_name=table.name, errors=errors)
+    return ObsIndex(path=path, rows=rows, header=header, table_name=table_name, errors=errors)
 
 
 def _text_problem(row):

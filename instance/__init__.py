@@ -141,7 +141,10 @@ class Instance:
             if self.published([collection]):
                 self.rds.record_table(collection)
         self._publish_hea_view(render.HEA_RD_ID in changed)
-        self.registry.publish(self.published())
+        # a collection whose rows this run left as they were keeps the coverage computed before
+        changed_rows = {name for name, summary in summaries.items()
+                        if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
+        self.registry.publish(self.published(), changed_rows)
         return summaries
 
     def _publish_one(self, collection, strict, prebuild):

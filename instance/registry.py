@@ -55,12 +55,15 @@ class Registry:
             coverage["spatial"] = moc
         return coverage
 
-    def publish(self, published):
-        """Updates the coverage of the published collections and runs `dachs pub` on the RDs
-        whose records changed or are missing; returns True if it did."""
+    def publish(self, published, changed_rows=None):
+        """Updates the coverage of the published collections (of those named in changed_rows, and
+        of any without one; None: all) and runs `dachs pub` on the RDs whose records changed or are
+        missing; returns True if it did. (The coverage is an aggregate over the whole table: 2 s
+        at 10^4 rows, a third of an ingest that finds nothing to do.)"""
         for collection in published:
-            write_if_changed(self._coverage_path(collection),
-                             json.dumps(self.coverage(collection), sort_keys=True) + "\n")
+            if changed_rows is None or collection.name in changed_rows or not self.stored_coverage(collection):
+                write_if_changed(self._coverage_path(collection),
+                                 json.dumps(self.coverage(collection), sort_keys=True) + "\n")
             self.inst.rds.write_collection(collection)
         rd_ids = list(SYSTEM_RDS) + [self.inst.rds.rd_id(c) for c in published]
         stamp = os.path.join(self.inst.root, "state", "registry.stamp")
