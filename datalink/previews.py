@@ -36,7 +36,8 @@ def _title(events, obs_id):
 
 
 def counts_map(events, obs_id):
-    """#preview-image: counts in a gnomonic projection centred on the pointing (RA_PNT, DEC_PNT)."""
+    """#preview-image: counts in a gnomonic projection centred on the pointing (RA_PNT, DEC_PNT), or
+    on the events' mean position where there is none (a drift scan)."""
     ra, dec = _column(events, "RA"), _column(events, "DEC")
     ra0 = float(events.header.get("RA_PNT", np.nanmean(ra) if ra is not None else 0.0))
     dec0 = float(events.header.get("DEC_PNT", np.nanmean(dec) if dec is not None else 0.0))
