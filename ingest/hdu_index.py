@@ -89,13 +89,13 @@ class HduIndex:
             subsets.setdefault(entries[0].obs_id, []).append(key)
         by_dataset = {}
         for entry in self.entries:  # keys in index order
-            for key in subsets.get(entry.obs_id, [entry.obs_id]) if not entry.subset else [entry.dataset]:
-                if key in by_dataset:
-                    continue
-                entries = list(own.get(key, ()))
-                types = {e.hdu_type for e in entries}
-                entries += [e for e in whole.get(entry.obs_id, ()) if e.hdu_type not in types]
-                by_dataset[key] = entries
+            # a row without a subset stands for its observation, or for each of its subsets
+            keys = [entry.dataset] if entry.subset else subsets.get(entry.obs_id, [entry.obs_id])
+            for key in keys:
+                if key not in by_dataset:
+                    entries = list(own.get(key, ()))
+                    types = {e.hdu_type for e in entries}
+                    by_dataset[key] = entries + [e for e in whole.get(entry.obs_id, ()) if e.hdu_type not in types]
         return by_dataset
 
     def duplicate_error(self, dataset):
