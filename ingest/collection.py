@@ -28,6 +28,7 @@ class ObservationResult:
     row: dict = None  # the collection table row, or None when rejected
     error: IngestError = None  # why it was rejected, or None
     notes: tuple = ()  # IngestErrors the row works around (placeholders dropped, fallbacks used)
+    intervals: tuple = ()  # the good time intervals, (start, stop) MJD UTC pairs: the GTI table's rows
 
     @property
     def ok(self):
@@ -58,9 +59,10 @@ class CollectionReader:
         if not entries:
             return ObservationResult(dataset, error=IngestError(
                 f"OBS_ID {dataset} is not in the hdu-index", self.hdu_index.path))
-        notes = []
+        notes, intervals = [], []
         try:
-            return ObservationResult(dataset, row=self._row(dataset, entries, notes), notes=tuple(notes))
+            row = self._row(dataset, entries, notes, intervals)
+            return ObservationResult(dataset, row=row, notes=tuple(notes), intervals=tuple(intervals))
         except IngestError as exc:
             return ObservationResult(dataset, error=exc)
         except READ_FAILURES as exc:
@@ -72,7 +74,7 @@ class CollectionReader:
                 f"unexpected {type(exc).__name__} while reading it: {exc} (please report this)",
                 _events_path(entries)))
 
-    def _row(self, dataset, entries, notes):
+    def _row(self, dataset, entries, notes, intervals):
         obs_id = entries[0].obs_id  # the obs-index describes the observation, every subset of it
         index_error = self.hdu_index.duplicate_error(dataset) or (
             self.obs_index.error_for(obs_id) if self.obs_index else None)
@@ -83,7 +85,7 @@ class CollectionReader:
             hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
             summary = self._irf_summary(hdus)
             return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header,
-                                   notes)
+                                   notes, intervals)
 
     def _obs_index_row(self, obs_id, notes):
         """The observation's obs-index row and the obs-index header; a note if the obs-index lacks it."""

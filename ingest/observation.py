@@ -100,7 +100,7 @@ def locate_observation(obs_id, entries, fits_files, index_path=None):
 
 
 def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summary=None,
-                    obs_index_header=None, notes=None):
+                    obs_index_header=None, notes=None, intervals=None):
     """The complete row (a dict over the collection table's columns) of one observation.
 
     hdus: ObservationHdus; obs_index_row: the obs-index row (an IndexRow, or a dict; {} without
@@ -108,7 +108,8 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
     were opened through; irf_summary: an IrfSummary already computed for the same IRF HDUs (shared IRF
     files), or None; obs_index_header: the obs-index header keywords (a last resort for GEOLON/GEOLAT/
     ALTITUDE); notes: a list that receives an IngestError for each thing the files got wrong that the row
-    works around (a placeholder dropped, a fallback used), or None.
+    works around (a placeholder dropped, a fallback used), or None; intervals: a list that receives the
+    good time intervals as (start, stop) MJD UTC pairs (the rows of the GTI table), or None.
     """
     notes = [] if notes is None else notes
     if not isinstance(obs_index_row, IndexRow):
@@ -125,7 +126,7 @@ def observation_row(hdus, obs_index_row, collection, site, fits_files, irf_summa
     row = {}
     row.update(_identity(hdus, collection, site))
     row.update(gadf)
-    row.update(_time_columns(hdus, gadf, notes))
+    row.update(_time_columns(hdus, gadf, notes, [] if intervals is None else intervals))
     row.update(_energy_columns(events, irf_summary, obs_index_row, hdus.subset))
     row.update(_mode_columns(events, gadf, irf_summary, collection, obs_index_row, hdus.subset))
     _check_pointing(events, obs_index_row, gadf, sources, row["obs_mode"])
@@ -278,8 +279,9 @@ def _check_pointing(events, obs_index_row, gadf, sources, mode):
 # ---- time
 
 
-def _time_columns(hdus, gadf, notes):
-    """t_min/t_max (UTC MJD), t_exptime, t_intervals, and the GTI span in the file's own time reference."""
+def _time_columns(hdus, gadf, notes, intervals):
+    """t_min/t_max (UTC MJD), t_exptime, t_intervals, and the GTI span in the file's own time reference;
+    intervals receives every GTI as a (start, stop) pair of UTC MJDs."""
     events, gti = hdus.events, hdus.gti
     reference = _time_reference(gti, events, notes)
     _check_header_span(events, reference)
@@ -302,9 +304,11 @@ def _time_columns(hdus, gadf, notes):
     start_times, stop_times = reference.times(starts), reference.times(stops)
     first, last = int(np.argmin(starts)), int(np.argmax(stops))
     in_seconds = u.Unit(reference.timeunit).to(u.s)
+    start_mjd, stop_mjd = utc_mjd(start_times), utc_mjd(stop_times)
+    intervals.extend(zip(start_mjd, stop_mjd))
     return {
-        "t_min": utc_mjd(start_times[first]),
-        "t_max": utc_mjd(stop_times[last]),
+        "t_min": start_mjd[first],
+        "t_max": stop_mjd[last],
         "t_exptime": _exposure(gadf, starts, stops, in_seconds),
         "t_intervals": gti_tmoc(start_times, stop_times),
         "tstart": float(starts[first]) * in_seconds,

@@ -23,6 +23,8 @@ import time
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, PROJECT_ROOT)
 
+from psycopg2 import sql  # noqa: E402
+
 from ingest import config  # noqa: E402
 from ingest.errors import IngestError  # noqa: E402
 from instance import publication, server  # noqa: E402
@@ -140,7 +142,7 @@ class Instance:
             summaries[name] = self._publish_one(collection, strict, prebuild)
             if self.published([collection]):
                 self.rds.record_table(collection)
-        self._publish_hea_view(render.HEA_RD_ID in changed)
+        self._publish_views(set(changed) & set(render.VIEWS))
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
@@ -183,17 +185,24 @@ class Instance:
             return
         if self.rds.table_redefined(collection):
             log(f"the table of {collection.name} changed: re-creating it")
-            self.db.query("DROP VIEW IF EXISTS ivoa.obscore_hea")
+            self._drop_views()
             self.dachs("drop", self.rds.rd_id(collection))
         elif rd_changed:
             self.dachs("imp", "-m", self.rds.rd_id(collection))
 
-    def _publish_hea_view(self, stale=False):
-        """ivoa.obscore_hea over the collections that have a table."""
+    def _publish_views(self, stale=()):
+        """ivoa.obscore_hea and ivoa.obscore_gti over the collections that have a table (stale:
+        the ids of view RDs to import again whatever else)."""
         published = self.published()
-        stale |= self.rds.write_hea(published) or not self.db.table_exists("ivoa", "obscore_hea")
-        if stale and published:
-            self.dachs("imp", render.HEA_RD_ID)
+        stale = set(stale) | set(self.rds.write_views(published))
+        for rd_id, (view, _) in render.VIEWS.items():
+            if published and (rd_id in stale or not self.db.table_exists("ivoa", view)):
+                self.dachs("imp", rd_id)
+
+    def _drop_views(self):
+        """The ivoa views depend on the collection tables: dropped before one of those is."""
+        for view, _ in render.VIEWS.values():
+            self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("ivoa", view)))
 
     def drop_collection(self, name):
         """Withdraws a whole collection: its table, its ObsCore rows, its part of obscore_hea
@@ -203,14 +212,11 @@ class Instance:
         if not self.published([collection]):
             log(f"{name} is not published")
             return
-        self.db.query("DROP VIEW IF EXISTS ivoa.obscore_hea")
+        self._drop_views()
         self.dachs("drop", self.rds.rd_id(collection))
         self.rds.forget_table(collection)
-        log(f"dropped {name}: its table and its rows in ivoa.obscore")
-        remaining = self.published()
-        self.rds.write_hea(remaining)
-        if remaining:
-            self.dachs("imp", render.HEA_RD_ID)
+        log(f"dropped {name}: its tables and its rows in ivoa.obscore")
+        self._publish_views(render.VIEWS)
 
     # ---------------------------------------------------------------- server
     def is_up(self):

@@ -89,24 +89,25 @@ class Database:
         rows = self.query(statement, params, dbname)
         return rows[0][0] if rows else None
 
-    def replace_rows(self, schema, table, key, columns, copy_text, keys):
-        """In one transaction: deletes the rows whose `key` column is in keys, then loads copy_text
-        (COPY's text format, `columns` in that order), without the table's triggers. Either all of it
-        is done or nothing."""
-        target = sql.Identifier(schema, table)
+    def replace_rows(self, loads):
+        """In one transaction, for each load (schema, table, key, columns, copy_text, keys): deletes
+        the rows whose `key` column is in keys, then loads copy_text (COPY's text format, `columns`
+        in that order), without the tables' triggers. Either all of it is done or nothing."""
         connection = self.connect()
         connection.autocommit = False
         try:
             with connection.cursor() as cursor:
-                cursor.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(target, sql.Identifier(key)),
-                               (list(keys),))
-                # The rows replaced are deleted: DaCHS's per-row trigger that turns an INSERT of an
-                # existing key into an UPDATE (dupePolicy="overwrite") has nothing to do but costs half
-                # the load; the replica role skips ordinary triggers in this transaction only.
+                # The rows replaced are deleted first: DaCHS's per-row trigger that turns an INSERT of
+                # an existing key into an UPDATE (dupePolicy="overwrite") has nothing to do but costs
+                # half the load; the replica role skips ordinary triggers in this transaction only.
                 cursor.execute("SET LOCAL session_replication_role = replica")
-                cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    target, sql.SQL(", ").join(map(sql.Identifier, columns))), io.StringIO(copy_text))
-                cursor.execute(sql.SQL("ANALYZE {}").format(target))
+                for schema, table, key, columns, copy_text, keys in loads:
+                    target = sql.Identifier(schema, table)
+                    cursor.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                        target, sql.Identifier(key)), (list(keys),))
+                    cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        target, sql.SQL(", ").join(map(sql.Identifier, columns))), io.StringIO(copy_text))
+                    cursor.execute(sql.SQL("ANALYZE {}").format(target))
             connection.commit()
         except BaseException:
             connection.rollback()

@@ -35,6 +35,7 @@ from ingest.columns import collection_column_names
 from ingest.datasets import key_of_did, publisher_did
 from ingest.progress import Progress
 from ingest.report import Summary
+import schemas
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What the rows are computed by: a change here re-reads every observation.
@@ -133,8 +134,9 @@ def _read_one(key):
 
 
 def read_rows(reader, plan, summary, stream):
-    """The rows of the observations to read, each with its fingerprint; rejections go to summary."""
-    rows = []
+    """(The rows of the datasets to read, each with its fingerprint; the rows of their GTI table);
+    rejections go to summary."""
+    rows, gti_rows = [], []
     new = set(plan.new)
     with Progress(total=len(plan.to_read), stream=stream, label=f"reading {summary.name}") as bar:
         for key, result in zip(plan.to_read, read_results(reader, plan.to_read)):
@@ -146,8 +148,10 @@ def read_rows(reader, plan, summary, stream):
             row = dict(result.row)
             row["source_fingerprint"] = plan.fingerprints[key]
             rows.append(row)
+            gti_rows += [{"obs_publisher_did": row["obs_publisher_did"], "t_start": start, "t_stop": stop}
+                         for start, stop in result.intervals]
             summary.count("added" if key in new else "updated")
-    return rows
+    return rows, gti_rows
 
 
 # Reading in parallel pays once the processes' start is small against the reading (~10 ms per
@@ -183,7 +187,7 @@ class Publisher:
         summary.count("unchanged", len(plan.unchanged))
         summary.seconds["plan"] = time.monotonic() - started
         started = time.monotonic()
-        rows = read_rows(reader, plan, summary, self.stream) if plan.to_read else []
+        rows, gti_rows = read_rows(reader, plan, summary, self.stream) if plan.to_read else ([], [])
         summary.seconds["read"] = time.monotonic() - started
         if strict and not summary.ok:
             for outcome in ("added", "updated"):
@@ -194,7 +198,7 @@ class Publisher:
             return summary
         started = time.monotonic()
         if rows:
-            self._import(collection, rows)
+            self._import(collection, rows, gti_rows)
         summary.seconds["import"] = time.monotonic() - started
         if plan.withdrawn:
             self._withdraw(collection, plan.withdrawn)
@@ -232,15 +236,19 @@ class Publisher:
                     self._say(f"{collection.name}: the files of observation {key} cannot be"
                               f" built: {exc}")
 
-    def _import(self, collection, rows):
-        """The rows into the collection's table, a new table made by DaCHS first (see the module
-        docstring)."""
+    def _import(self, collection, rows, gti_rows):
+        """The rows into the collection's table, their GTIs into its GTI table, new tables made by
+        DaCHS first (see the module docstring)."""
         if not self.inst.published([collection]):
             self._create_table(collection)
         names = collection_column_names() + ["source_fingerprint"]
+        gti_names = [c.name for c in schemas.columns_in("gti")]
+        dids = [row["obs_publisher_did"] for row in rows]
         try:
-            self.inst.db.replace_rows(collection.schema, "obs", "obs_publisher_did", names,
-                                      staging.copy_text(rows, names), [row["obs_publisher_did"] for row in rows])
+            self.inst.db.replace_rows([
+                (collection.schema, "obs", "obs_publisher_did", names, staging.copy_text(rows, names), dids),
+                (collection.schema, "gti", "obs_publisher_did", gti_names, staging.copy_text(gti_rows, gti_names),
+                 dids)])
         except psycopg2.Error as exc:
             raise PublicationError(f"{collection.name}: PostgreSQL refused the rows; nothing was changed."
                                    f"\n{exc}") from None
@@ -259,9 +267,10 @@ class Publisher:
                                    f" changed.\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def _withdraw(self, collection, keys):
-        self.inst.db.query(sql.SQL("DELETE FROM {} WHERE obs_publisher_did = ANY(%s)").format(
-            sql.Identifier(collection.schema, "obs")),
-            ([publisher_did(self.inst.site.authority, collection.schema, key) for key in keys],))
+        """Deletes the datasets' rows and their GTIs, in one transaction (a load of no rows)."""
+        dids = [publisher_did(self.inst.site.authority, collection.schema, key) for key in keys]
+        self.inst.db.replace_rows([(collection.schema, table, "obs_publisher_did", ["obs_publisher_did"], "", dids)
+                                   for table in ("gti", "obs")])
         for key in keys:
             self._say(f"{collection.name}: withdrew observation {key} (no longer in the"
                       f" hdu-index)")

@@ -1,5 +1,5 @@
 """The resource descriptors of an instance, written into its inputs/ from rd/ (render.py): one
-RD per collection, the ivoa.obscore_hea view, the bundle service, the web search page, and
+RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the bundle service, the web search page, and
 etc/userconfig.rd. Each file is written here and nowhere else.
 """
 
@@ -35,18 +35,22 @@ class ResourceDescriptors:
             native_content_qualifier=self.inst.features()["native_content_qualifier"])
         return write_if_changed(self.path(self.rd_id(collection)), text)
 
-    def write_hea(self, collections):
-        """The ivoa.obscore_hea view over these collections; True if its RD changed."""
-        return write_if_changed(self.path(render.HEA_RD_ID), render.render_hea_rd(
-            list(collections), os.path.join(self.inputs, "ivoa_hea")))
+    def write_views(self, collections):
+        """The RDs of the ivoa views over these collections (render.VIEWS); the ids of those
+        whose text changed."""
+        changed = []
+        for rd_id, (_, make) in render.VIEWS.items():
+            resdir = os.path.join(self.inputs, rd_id.split("/")[0])
+            if write_if_changed(self.path(rd_id), make(list(collections), resdir)):
+                changed.append(rd_id)
+        return changed
 
     def write_all(self):
         """Renders every RD; returns the ids of those whose text changed ("userconfig" for
         etc/userconfig.rd)."""
         changed = [self.rd_id(c) for c in self.inst.collections.values()
                    if self.write_collection(c)]
-        if self.write_hea(self.inst.collections.values()):
-            changed.append(render.HEA_RD_ID)
+        changed += self.write_views(self.inst.collections.values())
         # Served from the RD file; there is nothing to import.
         write_if_changed(self.path(render.BUNDLE_RD_ID),
                          render.render_bundle_rd(os.path.join(self.inputs, "bundle")))

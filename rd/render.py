@@ -18,6 +18,7 @@ GRAMMAR_MODULE = os.path.join(DACHS_EXT_DIR, "grammar")
 DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
 BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
 HEA_RD_ID = "ivoa_hea/q"
+GTI_RD_ID = "ivoa_gti/q"
 # Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
 CREATION_DATE = "2026-11-21T00:00:00"
 
@@ -196,6 +197,7 @@ def render_collection_rd(collection, staging_path, resdir, services=None, covera
         obs_collection=escape(collection.obs_collection),
         mixin_pars=mixin_pars,
         columns=columns,
+        gti_columns=_gti_columns(),
         staging_path=escape(staging_path),
         grammar_module=escape(GRAMMAR_MODULE),
         services=services,
@@ -233,12 +235,30 @@ def _collection_table(collection):
             _mixin_pars(collection, obscore_columns))
 
 
+def _gti_columns():
+    return "\n".join(column_element(c, required=c.not_null) for c in schemas.columns_in("gti"))
+
+
 def collection_table_signature(collection):
-    """Text that changes exactly when the collection table must be re-created (its columns or
-    what it gives ivoa.obscore), not when only its descriptive metadata changes."""
+    """Text that changes exactly when the collection's tables must be re-created (their columns
+    or what they give ivoa.obscore), not when only descriptive metadata changes."""
     columns, mixin_pars = _collection_table(collection)
-    return columns + mixin_pars + _template("collection.rd.in").template.split("<data")[0].split(
-        "<table")[1]
+    tables = _template("collection.rd.in").template.split("<data")[0].split("<table", 1)[1]
+    return columns + mixin_pars + _gti_columns() + tables
+
+
+def render_gti_rd(collections, resdir):
+    """ivoa.obscore_gti: the union of the collections' GTI tables."""
+    gti_columns = schemas.columns_in("gti")
+    names = ", ".join(c.name for c in gti_columns)
+    selects = "\n        UNION ALL\n".join(
+        f"        SELECT {names} FROM {c.schema}.gti" for c in collections)
+    return _template("obscore_gti.rd.in").substitute(
+        resdir=resdir,
+        creation_date=CREATION_DATE,
+        columns="\n".join(column_element(c, required=c.not_null) for c in gti_columns),
+        selects=selects,
+    )
 
 
 def render_hea_rd(collections, resdir):
@@ -252,6 +272,10 @@ def render_hea_rd(collections, resdir):
         columns="\n".join(column_element(c, required=c.not_null) for c in hea_columns),
         selects=selects,
     )
+
+
+# The ivoa views over every published collection: RD id -> (view name, its RD's renderer).
+VIEWS = {HEA_RD_ID: ("obscore_hea", render_hea_rd), GTI_RD_ID: ("obscore_gti", render_gti_rd)}
 
 
 def obscore_extra_columns(columns=None):

@@ -12,6 +12,8 @@ USE_CASES = {
     "The HE-ObsCore shape: ObsCore joined with its HE extension":
         "ivoa.obscore NATURAL JOIN ivoa.obscore_hea",
     "A gammapy obs-index from a collection table": "FROM hess_dr1.obs",
+    "Good time within an hour of an alert (transient follow-up)":
+        "g.t_start <= 53343.95 + 1.0/24 AND g.t_stop >= 53343.95 - 1.0/24",
 }
 
 

@@ -163,12 +163,40 @@ def test_one_subset_withdrawn_and_back(published, service, hawc_dir, tmp_path, t
         assert tap.search(count)[0]["n"] == 9
         gone = tap.search(f"SELECT * FROM ivoa.obscore WHERE obs_publisher_did = '{DID.format(OBS_ID + '-GP-7')}'")
         assert len(gone) == 0
+        gtis = tap.search("SELECT COUNT(*) AS n FROM ivoa.obscore_gti"
+                          f" WHERE obs_publisher_did = '{DID.format(OBS_ID + '-GP-7')}'")
+        assert gtis[0]["n"] == 0
     finally:
         os.unlink(link)
         os.symlink(hawc_dir, link)
     out = run(service, "ingest")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert tap.search(count)[0]["n"] == 10
+
+
+def test_every_gti_is_in_the_gti_table_and_gaps_are_gaps(rows, subsets, tap):
+    """39 250 GTIs of GP-5 in ivoa.obscore_gti as astropy converts them (TAI to UTC); an instant in
+    the longest gap between two of them, inside t_min..t_max, does not find GP-5; one inside does."""
+    with fits.open(subsets["GP-5"]["events"]) as hdulist:
+        gti = hdulist["GTI"]
+        reference = Time(gti.header["MJDREFI"], gti.header["MJDREFF"], format="mjd",
+                         scale=gti.header["TIMESYS"].lower())
+        order = np.argsort(gti.data["START"])
+        starts = (reference + np.asarray(gti.data["START"][order], dtype=float) * u.s).utc.mjd
+        stops = (reference + np.asarray(gti.data["STOP"][order], dtype=float) * u.s).utc.mjd
+    did = DID.format(OBS_ID + "-GP-5")
+    service = tap.search(f"SELECT t_start, t_stop FROM ivoa.obscore_gti WHERE obs_publisher_did = '{did}'"
+                         " ORDER BY t_start", maxrec=100000)
+    assert len(service) == len(starts) > 39000
+    assert np.allclose(np.asarray(service["t_start"]), starts, rtol=0, atol=1e-9)
+    assert np.allclose(np.asarray(service["t_stop"]), stops, rtol=0, atol=1e-9)
+    gap = int(np.argmax(starts[1:] - stops[:-1]))
+    query = (f"SELECT COUNT(*) AS n FROM ivoa.obscore_gti WHERE obs_publisher_did = '{did}'"
+             " AND t_start <= {x!r} AND t_stop >= {x!r}")
+    in_gap = (stops[gap] + starts[gap + 1]) / 2
+    assert rows["GP-5"]["t_min"] < in_gap < rows["GP-5"]["t_max"]
+    assert tap.search(query.format(x=in_gap))[0]["n"] == 0
+    assert tap.search(query.format(x=(starts[gap] + stops[gap]) / 2))[0]["n"] == 1
 
 
 # ---- DataLink, packages, the bundle, rights

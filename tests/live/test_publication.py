@@ -14,7 +14,8 @@ def tap_schema_columns(tap, table):
 
 
 @pytest.mark.parametrize("table, schema_table", [
-    ("ivoa.obscore", "obscore"), ("ivoa.obscore_hea", "hea"), ("hess_dr1.obs", "collection")])
+    ("ivoa.obscore", "obscore"), ("ivoa.obscore_hea", "hea"), ("hess_dr1.obs", "collection"),
+    ("ivoa.obscore_gti", "gti"), ("cta_1dc.gti", "gti")])
 def test_tap_schema_agrees_with_schemas_column_by_column(tap, table, schema_table):
     """Every column as schemas/columns.yaml defines it; in ivoa.obscore, the columns DaCHS
     defines itself (`dachs: true`) carry the description of the DaCHS that runs (it changes

@@ -59,7 +59,8 @@ def test_tap_tables_describe_every_column(service):
     by_name = {c.name: c for c in schemas.load_columns()}
     tables = {t.findtext("name"): t for t in root.iter("table")}
     for table, kind in [("ivoa.obscore", "obscore"), ("ivoa.obscore_hea", "hea"),
-                        ("hess_dr1.obs", "collection"), ("cta_1dc.obs", "collection")]:
+                        ("hess_dr1.obs", "collection"), ("cta_1dc.obs", "collection"),
+                        ("ivoa.obscore_gti", "gti"), ("hess_dr1.gti", "gti")]:
         assert table in tables, sorted(tables)
         columns = {c.findtext("name"): c for c in tables[table].iter("column")}
         assert set(columns) == {c.name for c in schemas.columns_in(kind)}, table
