@@ -44,7 +44,7 @@ def _cell(value):
     if isinstance(value, tuple):  # s_region: pgSphere's spoly input, vertices in degrees
         return "{" + ",".join(f"({ra!r}d,{dec!r}d)" for ra, dec in value) + "}"
     if isinstance(value, float):
-        return repr(value)
+        return float.__repr__(value)  # a numpy float64 too (numpy 2's repr is "np.float64(...)")
     if isinstance(value, datetime.datetime):
         return value.isoformat()
     return str(value).translate(_ESCAPES)
