@@ -77,9 +77,10 @@ def _obs_id(collection, key):
 
 def colliding(observations):
     """True if an OBS_ID is in more than one collection, or in more than one event subset."""
-    seen = {}
-    return any(seen.setdefault(_obs_id(collection, key), _store_name(collection, key))
-               != _store_name(collection, key) for collection, key in observations)
+    stores = {}
+    for collection, key in observations:
+        stores.setdefault(_obs_id(collection, key), set()).add(_store_name(collection, key))
+    return any(len(names) > 1 for names in stores.values())
 
 
 def members(observations, cache):

@@ -177,11 +177,8 @@ def _base_dir(index_path, header):
 
 def _null_values(table, wanted):
     """{COLUMN: its TNULL value} of the wanted integer columns that declare one (an empty cell)."""
-    nulls = {}
-    for number, column in enumerate(table.columns, start=1):
-        if column.name.upper() in wanted and f"TNULL{number}" in table.header:
-            nulls[column.name.upper()] = table.header[f"TNULL{number}"]
-    return nulls
+    return {column.name.upper(): column.null for column in table.columns
+            if column.name.upper() in wanted and column.null is not None}
 
 
 def _entry(row, names, base_dir, index_path, hdu_name, row_number, blanks=None):

@@ -247,31 +247,29 @@ def collection_table_signature(collection):
     return columns + mixin_pars + _gti_columns() + tables
 
 
-def render_gti_rd(collections, resdir):
-    """ivoa.obscore_gti: the union of the collections' GTI tables."""
-    gti_columns = schemas.columns_in("gti")
-    names = ", ".join(c.name for c in gti_columns)
+def _render_view_rd(template, kind, table, collections, resdir):
+    """The RD of an ivoa view over every collection: the columns of `kind` (schemas/columns.yaml)
+    of each collection's `table`, one UNION ALL."""
+    columns = schemas.columns_in(kind)
+    names = ", ".join(c.name for c in columns)
     selects = "\n        UNION ALL\n".join(
-        f"        SELECT {names} FROM {c.schema}.gti" for c in collections)
-    return _template("obscore_gti.rd.in").substitute(
+        f"        SELECT {names} FROM {c.schema}.{table}" for c in collections)
+    return _template(template).substitute(
         resdir=resdir,
         creation_date=CREATION_DATE,
-        columns="\n".join(column_element(c, required=c.not_null) for c in gti_columns),
+        columns="\n".join(column_element(c, required=c.not_null) for c in columns),
         selects=selects,
     )
+
+
+def render_gti_rd(collections, resdir):
+    """ivoa.obscore_gti: the union of the collections' GTI tables."""
+    return _render_view_rd("obscore_gti.rd.in", "gti", "gti", collections, resdir)
 
 
 def render_hea_rd(collections, resdir):
-    hea_columns = schemas.columns_in("hea")
-    names = ", ".join(c.name for c in hea_columns)
-    selects = "\n        UNION ALL\n".join(
-        f"        SELECT {names} FROM {c.schema}.obs" for c in collections)
-    return _template("obscore_hea.rd.in").substitute(
-        resdir=resdir,
-        creation_date=CREATION_DATE,
-        columns="\n".join(column_element(c, required=c.not_null) for c in hea_columns),
-        selects=selects,
-    )
+    """ivoa.obscore_hea: the HE columns of the collections' tables."""
+    return _render_view_rd("obscore_hea.rd.in", "hea", "obs", collections, resdir)
 
 
 # The ivoa views over every published collection: RD id -> (view name, its RD's renderer).
