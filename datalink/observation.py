@@ -7,7 +7,7 @@ DataLink request for many observations does not re-read it for each.
 
 
 from ingest.file_cache import read_when_changed
-from ingest.fitsfiles import FitsFiles
+from ingest.fitsfiles import FitsFiles, open_fits
 from ingest.hdu_index import read_hdu_index
 from ingest.observation import EVENT_LIST_TYPES, IRF_TYPES, locate_observation
 
@@ -42,6 +42,7 @@ class ObservationFiles:
         self.entries = index.entries_for(self.dataset)
         self.obs_id = self.entries[0].obs_id if self.entries else self.dataset
         self._files = FitsFiles()
+        self._hdulists = {}  # path -> astropy HDUList, for the HDUs copied into products
         try:
             self.hdus = locate_observation(self.obs_id, self.entries, self._files, index.path)
         except BaseException:
@@ -53,14 +54,23 @@ class ObservationFiles:
 
     def __exit__(self, *exc_info):
         self._files.close()
+        for hdulist in self._hdulists.values():
+            hdulist.close()
+        self._hdulists.clear()
 
     def primary_header(self):
-        """The primary header of the file holding the events."""
-        return self._files.get(self.hdus.events.path)[0].header
+        """The primary header (astropy's) of the file holding the events."""
+        return self.hdulist(self.hdus.events.path)[0].header
 
     def hdulist(self, path):
-        """The open HDUList of one of the dataset's files."""
-        return self._files.get(path)
+        """The astropy HDUList of one of the dataset's files (the products are written with astropy)."""
+        if path not in self._hdulists:
+            self._hdulists[path] = open_fits(path)
+        return self._hdulists[path]
+
+    def astropy_hdu(self, located):
+        """The astropy HDU of a located HDU (ingest LocatedHdu), to be copied into a product."""
+        return self.hdulist(located.path)[located.index]
 
 
 def open_observation(collection, dataset):

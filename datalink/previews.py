@@ -26,7 +26,7 @@ def _png(figure):
 def _column(events, *names):
     for name in names:
         if name in events.columns:
-            return np.asarray(events.data[name], dtype=float)
+            return np.asarray(events.column(name), dtype=float)
     return None
 
 

@@ -34,9 +34,10 @@ def _primary(obs):
     return fits.PrimaryHDU(header=obs.primary_header().copy())
 
 
-def _copy(located):
-    """A copy of a source table HDU: same header cards, same data."""
-    return fits.BinTableHDU(data=located.hdu.data, header=located.hdu.header.copy())
+def _copy(obs, located):
+    """A copy of a located source table HDU: same header cards, same data."""
+    hdu = obs.astropy_hdu(located)
+    return fits.BinTableHDU(data=hdu.data, header=hdu.header.copy())
 
 
 def _copy_image(hdu, extname):
@@ -54,11 +55,11 @@ def _irf_hdus(obs, hdu_type):
     bands table and its exposure map where the file has them (gammapy: <name>_EXPOSURE)."""
     located = obs.hdus.irfs[hdu_type]
     if located.is_table and "BANDSHDU" not in located.header:
-        return _copy(located), []
+        return _copy(obs, located), []
     source = obs.hdulist(located.path)
     name = located.name if located.name != "PRIMARY" else hdu_type.upper()
-    main = _copy(located) if located.is_table else _copy_image(located.hdu, name)
-    extras = _bands(source, located.hdu, main, name)
+    main = _copy(obs, located) if located.is_table else _copy_image(obs.astropy_hdu(located), name)
+    extras = _bands(source, obs.astropy_hdu(located), main, name)
     exposure = f"{located.name}_EXPOSURE"
     if exposure in source:
         copy = _copy_image(source[exposure], f"{name}_EXPOSURE")
@@ -98,7 +99,7 @@ def _fits_bytes(hdus):
 def event_list(obs):
     """#this: primary + EVENTS + GTI (+ POINTING), without the IRFs (clients get those separately)."""
     parts = [getattr(obs.hdus, name) for name in EVENT_LIST_TYPES]
-    return _fits_bytes([_primary(obs)] + [_copy(p) for p in parts if p is not None])
+    return _fits_bytes([_primary(obs)] + [_copy(obs, p) for p in parts if p is not None])
 
 
 def irf(obs, hdu_type):
@@ -235,7 +236,7 @@ def _extname(obs, hdu_type):
     if hdu_type in IRF_TYPES:
         located = obs.hdus.irfs[hdu_type]
         return located.name if located.name != "PRIMARY" else hdu_type.upper()
-    return getattr(obs.hdus, hdu_type).hdu.name
+    return getattr(obs.hdus, hdu_type).name
 
 
 def obs_index_rows(source_obs_index, obs_ids):

@@ -84,8 +84,8 @@ class CollectionReader:
         with FitsFiles(self._shared_files) as fits_files:
             hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
             summary = self._irf_summary(hdus)
-            return observation_row(hdus, obs_row, self.collection, self.site, fits_files, summary, obs_header,
-                                   notes, intervals)
+            return observation_row(hdus, obs_row, self.collection, self.site, summary, obs_header, notes,
+                                   intervals)
 
     def _obs_index_row(self, obs_id, notes):
         """The observation's obs-index row and the obs-index header; a note if the obs-index lacks it."""

@@ -13,11 +13,12 @@ import functools
 import os
 from dataclasses import dataclass
 
+import numpy as np
 from astropy.io import fits
 
 from .datasets import dataset_key, subset_name
 from .errors import IngestError
-from .fitsfiles import LocatedHdu, open_fits
+from .fitsfiles import open_fits
 from .values import as_int, as_str
 
 # Columns that make a table an hdu-index, whatever its EXTNAME says (some files name it OBS_INDEX).
@@ -161,10 +162,16 @@ def read_hdu_index(path):
 def table_rows(table):
     """The rows of a binary table as {column name: cell}. Each column is taken from astropy once:
     reading cell by cell through astropy's rows costs ~20 us a cell, minutes for an index of 10^5
-    observations."""
-    columns = {name: table.data[name] for name in table.columns.names}
+    observations. Text and integer columns become Python lists (a cell of a numpy text array costs
+    as much again); floats stay numpy values, whose type says how many digits they have (plain())."""
+    columns = {name: _cells(table.data[name]) for name in table.columns.names}
     for i in range(len(table.data)):
         yield {name: column[i] for name, column in columns.items()}
+
+
+def _cells(column):
+    array = np.asarray(column)
+    return array.tolist() if array.ndim == 1 and array.dtype.kind in "SUiub" else array
 
 
 def _base_dir(index_path, header):
@@ -215,17 +222,17 @@ def _subset_cell(row, names, column, blanks):
 
 
 def locate_hdu(entry, fits_files):
-    """The HDU an index entry points to, in a file opened through `fits_files` (a FitsFiles)."""
-    hdulist = fits_files.get(entry.path)
+    """The HDU (a LocatedHdu) an index entry points to, in a file opened through `fits_files` (a FitsFiles)."""
+    hdus = fits_files.get(entry.path).hdus
     wanted = entry.hdu_name.upper()
-    for hdu in hdulist:
-        if (hdu.name or "").upper() == wanted:
-            return LocatedHdu(entry.path, hdu)
+    for hdu in hdus:
+        if hdu.name == wanted:
+            return hdu
     keyword, values = HDUCLAS_OF_TYPE.get(entry.hdu_type, (None, set()))
-    for hdu in hdulist:
-        value = as_str(hdu.header.get(keyword)) if keyword else None
-        if value and value.upper() in values:
-            return LocatedHdu(entry.path, hdu)
-    present = ", ".join(hdu.name or "PRIMARY" for hdu in hdulist)
+    for hdu in hdus:
+        value = hdu.optional(keyword) if keyword else None
+        if value and str(value).upper() in values:
+            return hdu
+    present = ", ".join(hdu.name for hdu in hdus)
     raise IngestError(f"no HDU named {entry.hdu_name!r} nor any HDU of type {entry.hdu_type!r} "
                       f"(the file has: {present})", entry.path, entry.hdu_name)

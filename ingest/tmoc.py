@@ -32,12 +32,16 @@ SAMPLED_FROM = 64  # times: from this many on, TCB - TT is interpolated (tcb_jd)
 
 def microseconds_since_jd0(time, rounding):
     """Integer µs since JD 0 in TCB of an astropy Time array (an int64 array), rounded down ('floor')
-    or up ('ceil').
+    or up ('ceil')."""
+    return _microseconds(*tcb_jd(time), rounding)
+
+
+def _microseconds(jd1, jd2, rounding):
+    """Integer µs since JD 0 of two-part JDs (TCB).
 
     JD × 86 400 000 000 is about 2e17, beyond float64's exact integers (9e15) but well inside int64
     (9e18): the whole days and the fraction of day are kept apart, and combined as integers.
     """
-    jd1, jd2 = tcb_jd(time)
     days = (np.floor(jd1) + np.floor(jd2)).astype(np.int64)
     fraction = (jd1 - np.floor(jd1)) + (jd2 - np.floor(jd2))  # in [0, 2)
     round_function = np.floor if rounding == "floor" else np.ceil
@@ -56,7 +60,7 @@ def tcb_jd(time):
     with quiet_leap_seconds():
         tt = time.tt
         jd1, jd2 = np.atleast_1d(tt.jd1), np.atleast_1d(tt.jd2)
-        if len(jd1) <= SAMPLED_FROM:
+        if jd1.size <= SAMPLED_FROM:
             tcb = tt.tcb
             return np.atleast_1d(tcb.jd1), np.atleast_1d(tcb.jd2)
         base = float(np.min(jd1))
@@ -131,7 +135,10 @@ def _ranges_text(indices):
     return texts
 
 
-def gti_tmoc(starts, stops, order=DEFAULT_ORDER):
-    """The ASCII TMOC of GTIs given as astropy Times (any scale): one MOC over all rows (spec §4.3)."""
-    intervals = np.stack([microseconds_since_jd0(starts, "floor"), microseconds_since_jd0(stops, "ceil")], axis=1)
+def gti_tmoc(bounds, order=DEFAULT_ORDER):
+    """The ASCII TMOC of GTIs: one MOC over all rows (spec §4.3). bounds: an astropy Time (any scale)
+    of shape (2, n), the starts and the stops, converted to TCB together (each conversion of an
+    astropy Time has a fixed cost that, for the few GTIs of an IACT run, is most of the work)."""
+    jd1, jd2 = tcb_jd(bounds)
+    intervals = np.stack([_microseconds(jd1[0], jd2[0], "floor"), _microseconds(jd1[1], jd2[1], "ceil")], axis=1)
     return ascii_tmoc(canonical_cells(cell_ranges(intervals, order), order), order)

@@ -2,7 +2,7 @@
 
 import datetime
 import math
-import unicodedata
+import re
 
 import numpy as np
 
@@ -61,7 +61,12 @@ def control_character(text):
     most of them and PostgreSQL text cannot hold NUL. Tabs and newlines are no exception: a one-line
     value with a newline in it is damaged, not formatted.
     """
-    return next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    match = CONTROL_CHARACTER.search(text)
+    return match.group() if match else None
+
+
+# Unicode's category Cc is exactly these: C0 (U+0000-U+001F), DEL (U+007F), C1 (U+0080-U+009F).
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def control_character_problem(code):

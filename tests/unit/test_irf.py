@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 
 from ingest.errors import IngestError
-from ingest.fitsfiles import LocatedHdu
+from ingest.fitsfiles import FitsFiles
 from ingest.irf import edisp_resolving_power, energy_bin, offset_bin, psf_fwhm_arcsec, summarise_irfs
 
 FWHM_PER_SIGMA = 2 * math.sqrt(2 * math.log(2))
@@ -15,8 +15,18 @@ ENERGY_EDGES = np.array([0.1, 0.5, 1.0, 2.0, 10.0])  # TeV: 1 TeV is an edge, on
 OFFSET_EDGES = np.array([0.0, 1.0, 2.0])
 
 
+@pytest.fixture(autouse=True)
+def irf_files(tmp_path):
+    """Where irf_hdu writes its files, and the FitsFiles it reads them back through."""
+    global _directory, _files
+    with FitsFiles() as _files:
+        _directory = tmp_path
+        yield
+
+
 def irf_hdu(name, arrays, header=None, energy_names=("ENERG_LO", "ENERG_HI")):
-    """A one-row IRF table: axis columns plus `arrays` {column: (numpy array, unit)}."""
+    """A one-row IRF table: axis columns plus `arrays` {column: (numpy array, unit)}, written to a
+    file and read back as the ingest reads it (a LocatedHdu)."""
     columns = [
         fits.Column(name=energy_names[0], format=f"{len(ENERGY_EDGES) - 1}E", unit="TeV",
                     array=[ENERGY_EDGES[:-1]]),
@@ -32,7 +42,9 @@ def irf_hdu(name, arrays, header=None, energy_names=("ENERG_LO", "ENERG_HI")):
     hdu = fits.BinTableHDU.from_columns(columns, name=name)
     for key, value in (header or {}).items():
         hdu.header[key] = value
-    return LocatedHdu("irf.fits", hdu)
+    path = _directory / f"irf-{len(list(_directory.iterdir()))}.fits"
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
+    return _files.get(str(path)).hdus[1]
 
 
 def _tdim(shape):

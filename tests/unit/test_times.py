@@ -5,7 +5,7 @@ import pytest
 from astropy.io import fits
 
 from ingest.errors import IngestError
-from ingest.fitsfiles import FitsFiles, LocatedHdu
+from ingest.fitsfiles import FitsFiles
 from ingest.times import read_time_reference, utc_mjd
 
 SECONDS_PER_DAY = 86400.0
@@ -26,7 +26,7 @@ def gti_file(tmp_path, files, keywords, starts, stops, name="gti.fits"):
         table.header[key] = value
     path = tmp_path / name
     fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
-    return LocatedHdu(str(path), files.get(str(path))["GTI"])
+    return next(hdu for hdu in files.get(str(path)).hdus if hdu.name == "GTI")
 
 
 def test_tt_reference(tmp_path, files):

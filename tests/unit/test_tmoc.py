@@ -58,11 +58,10 @@ def test_gti_tmoc_converts_to_tcb():
     # is the module's job). It starts at µs 211813488000000000 = 3156266927 × 2**26 + 48259072, i.e.
     # inside cell 3156266927, and ends 600 s later at 648259072 µs into that cell, inside cell
     # 3156266927 + 9: cells 3156266927 … 3156266936.
-    start_tcb = Time([2451545.0], format="jd", scale="tcb")
-    stop_tcb = Time([2451545.0], [600.0 / 86400.0], format="jd", scale="tcb")
+    bounds_tcb = Time([[2451545.0], [2451545.0]], [[0.0], [600.0 / 86400.0]], format="jd", scale="tcb")
     assert divmod(2451545 * 86_400_000_000, CELL) == (3156266927, 48259072)
     assert (48259072 + 600_000_000) // CELL == 9
-    moc = gti_tmoc(start_tcb.tt, stop_tcb.tt)
+    moc = gti_tmoc(bounds_tcb.tt)
     # canonical: 3156266927 (odd, alone) | 3156266928-3156266935 (8 aligned cells = 32/394533366)
     # | 3156266936 (its sibling 3156266937 is not covered)
     assert 3156266928 == 394533366 * 8
