@@ -1,7 +1,7 @@
 """The rows of one import, on their way from the publisher to the database.
 
-instance/publication.py loads the rows the ingest read with PostgreSQL's COPY (`copy_text` writes
-them in COPY's text format); DaCHS's own import (`dachs imp`, the collection RD's custom grammar
+instance/publication.py loads the rows the ingest read with PostgreSQL's COPY (`copy_text` and
+`CopyStream` write them in COPY's text format); DaCHS's own import (`dachs imp`, the collection RD's custom grammar
 dachs_ext/grammar.py, which reads `write_rows`'s file back with `read_rows`) only creates a new
 collection's table. Below both, so that neither imports the other. A row is a dict of
 collection-table columns with Python values; s_region is a tuple of (ra, dec) vertices in degrees,
@@ -31,7 +31,29 @@ def read_rows(path):
 
 def copy_text(rows, names):
     """The rows (dicts) as PostgreSQL COPY text, columns `names` in that order, one line a row."""
-    return "".join("\t".join(_cell(row.get(name)) for name in names) + "\n" for row in rows)
+    return "".join(_line(row, names) for row in rows)
+
+
+def _line(row, names):
+    return "\t".join(_cell(row.get(name)) for name in names) + "\n"
+
+
+class CopyStream:
+    """copy_text of rows made while it is read: psycopg2's copy_expert reads its source piece by
+    piece (read(size)), so each row goes to the database as soon as it is made, while the next ones
+    are still being read from their files."""
+
+    def __init__(self, rows, names):
+        self._lines = (_line(row, names) for row in rows)
+
+    def read(self, size=-1):
+        pieces, length = [], 0
+        for line in self._lines:
+            pieces.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        return "".join(pieces)
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -5,6 +5,7 @@ as the PostgreSQL superuser role of the user running the service, over the clust
 (peer authentication). The cluster is found, not configured: see cluster_port().
 """
 
+import contextlib
 import functools
 import getpass
 import io
@@ -55,6 +56,15 @@ def cluster_port():
     return int(chosen[0][2])
 
 
+def copy_in(cursor, schema, table, columns, source):
+    """COPY into schema.table (columns in that order) from source: COPY's text format, as a string
+    or as an object whose read(size) gives it piece by piece (staging.CopyStream)."""
+    if isinstance(source, str):
+        source = io.StringIO(source)
+    cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))), source)
+
+
 def superuser():
     """The PostgreSQL role the instance code connects as: the calling user's."""
     return getpass.getuser()
@@ -89,25 +99,18 @@ class Database:
         rows = self.query(statement, params, dbname)
         return rows[0][0] if rows else None
 
-    def replace_rows(self, loads):
-        """In one transaction, for each load (schema, table, key, columns, copy_text, keys): deletes
-        the rows whose `key` column is in keys, then loads copy_text (COPY's text format, `columns`
-        in that order), without the tables' triggers. Either all of it is done or nothing."""
+    @contextlib.contextmanager
+    def transaction(self):
+        """A cursor in one transaction, committed at the end, rolled back on any exception: either
+        all of it is done or nothing. The tables' ordinary triggers do not fire in it: DaCHS's
+        per-row trigger that turns an INSERT of an existing key into an UPDATE (dupePolicy=
+        "overwrite") costs half a load, and the rows a load replaces are deleted first."""
         connection = self.connect()
         connection.autocommit = False
         try:
             with connection.cursor() as cursor:
-                # The rows replaced are deleted first: DaCHS's per-row trigger that turns an INSERT of
-                # an existing key into an UPDATE (dupePolicy="overwrite") has nothing to do but costs
-                # half the load; the replica role skips ordinary triggers in this transaction only.
                 cursor.execute("SET LOCAL session_replication_role = replica")
-                for schema, table, key, columns, copy_text, keys in loads:
-                    target = sql.Identifier(schema, table)
-                    cursor.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
-                        target, sql.Identifier(key)), (list(keys),))
-                    cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                        target, sql.SQL(", ").join(map(sql.Identifier, columns))), io.StringIO(copy_text))
-                    cursor.execute(sql.SQL("ANALYZE {}").format(target))
+                yield cursor
             connection.commit()
         except BaseException:
             connection.rollback()
