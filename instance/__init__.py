@@ -142,7 +142,7 @@ class Instance:
             summaries[name] = self._publish_one(collection, strict, prebuild)
             if self.published([collection]):
                 self.rds.record_table(collection)
-        self._publish_views(set(changed) & set(render.VIEWS))
+        self._publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}

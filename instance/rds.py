@@ -46,11 +46,11 @@ class ResourceDescriptors:
         return changed
 
     def write_all(self):
-        """Renders every RD; returns the ids of those whose text changed ("userconfig" for
-        etc/userconfig.rd)."""
+        """Renders every RD but the views' (they are over the published collections, and written
+        when those are: Instance._publish_views); returns the ids of those whose text changed
+        ("userconfig" for etc/userconfig.rd)."""
         changed = [self.rd_id(c) for c in self.inst.collections.values()
                    if self.write_collection(c)]
-        changed += self.write_views(self.inst.collections.values())
         # Served from the RD file; there is nothing to import.
         write_if_changed(self.path(render.BUNDLE_RD_ID),
                          render.render_bundle_rd(os.path.join(self.inputs, "bundle")))
