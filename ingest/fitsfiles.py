@@ -58,6 +58,11 @@ class Header(Mapping):
             self.comments[name] = record.get("comment") or ""
         self.has_duplicates = len(self._values) < len([k for k in self.keywords if k not in COMMENTARY])
 
+    def correct(self, cards):
+        """Takes the values and comments of these astropy Cards instead of what fitsio read."""
+        for card in cards:
+            self._values[card.keyword], self.comments[card.keyword] = card.value, card.comment
+
     def __getitem__(self, key):
         return self._values[key.upper()]
 
@@ -83,20 +88,13 @@ class LocatedHdu:
 
     @functools.cached_property
     def header(self):
-        if self.raw_header is not None and _has_card(self.raw_header, CONTINUE_CARD):
-            return self._astropy_header()
         try:
             header = Header(self._hdu.read_header_list())
         except (OSError, ValueError) as exc:
             raise IngestError(f"unreadable header: {exc}", self.path, self.name) from exc
-        return self._astropy_header() if header.has_duplicates else header
-
-    def _astropy_header(self):
-        """The header as astropy reads it, for what fitsio 1.1 reads wrongly: long strings (CONTINUE
-        cards) whose text holds quotes or ampersands, and the values of duplicated keywords (which
-        it swaps). Rare, and slower."""
-        return Header({"name": card.keyword, "value": card.value, "comment": card.comment}
-                      for card in fits.Header.fromstring(self.raw_header).cards)
+        if self.raw_header is not None:
+            header.correct(_misread_cards(self.raw_header, header))
+        return header
 
     @property
     def kind(self):
@@ -379,6 +377,28 @@ CONTINUE_CARD = re.compile(rb"CONTINUE")
 def _has_card(raw, pattern):
     """Whether a header's bytes have a card starting with pattern."""
     return any(match.start() % CARD == 0 for match in pattern.finditer(raw))
+
+
+def _misread_cards(raw, header):
+    """What fitsio 1.1 reads wrongly, read again with astropy, card by card: the value of a long
+    string (a card continued by CONTINUE cards) whose text holds quotes or ampersands, and the first
+    value of a duplicated keyword (it swaps them). astropy Cards of the first card of each keyword
+    concerned; none for most headers (their bytes are only searched)."""
+    duplicated = {k for k in header.keywords if k not in COMMENTARY} if header.has_duplicates else set()
+    if not duplicated and not _has_card(raw, CONTINUE_CARD):
+        return []
+    cards, seen, count = [], set(), len(raw) // CARD
+    for i in range(count):
+        keyword = raw[i * CARD:i * CARD + 8].decode("ascii").strip()
+        if keyword in COMMENTARY:
+            continue
+        end = i + 1
+        while end < count and raw[end * CARD:end * CARD + 8] == b"CONTINUE":
+            end += 1
+        if keyword not in seen and (keyword in duplicated or end > i + 1):
+            seen.add(keyword)
+            cards.append(fits.Card.fromstring(raw[i * CARD:end * CARD].decode("ascii")))
+    return cards
 
 
 def data_bytes(header):
