@@ -69,6 +69,11 @@ class Page:
         return found
 
 
+def number(value):
+    """A number as people type it (numpy 2's repr of a float64 is "np.float64(...)")."""
+    return repr(float(value))
+
+
 def search(service, **params):
     """The observations found; the page must have no error."""
     page = Page(service, **params)
@@ -228,13 +233,14 @@ def window(hess_dir, cta_dir):
         "ISO UTC": dict(time_from=start.isot, time_to=end.isot),
         "ISO TT": dict(time_from=start.tt.isot, time_to=end.tt.isot, time_scale="TT"),
         "ISO TAI": dict(time_from=start.tai.isot, time_to=end.tai.isot, time_scale="TAI"),
-        "MJD UTC": dict(time_from=repr(start.mjd), time_to=repr(end.mjd)),
-        "MJD TT": dict(time_from=repr(start.tt.mjd), time_to=repr(end.tt.mjd), time_scale="TT"),
-        "MJD TAI": dict(time_from=repr(start.tai.mjd), time_to=repr(end.tai.mjd), time_scale="TAI"),
-        "MET H.E.S.S.": dict(time_from=repr(met_stop - 20), time_to=repr(met_stop + 40),
+        "MJD UTC": dict(time_from=number(start.mjd), time_to=number(end.mjd)),
+        "MJD TT": dict(time_from=number(start.tt.mjd), time_to=number(end.tt.mjd), time_scale="TT"),
+        "MJD TAI": dict(time_from=number(start.tai.mjd), time_to=number(end.tai.mjd),
+                        time_scale="TAI"),
+        "MET H.E.S.S.": dict(time_from=number(met_stop - 20), time_to=number(met_stop + 40),
                              time_scale="MET", met_collection="HESS-DL3-DR1"),
-        "MET CTA 1DC": dict(time_from=repr((start - cta_reference).sec),
-                            time_to=repr((end - cta_reference).sec),
+        "MET CTA 1DC": dict(time_from=number((start - cta_reference).sec),
+                            time_to=number((end - cta_reference).sec),
                             time_scale="MET", met_collection="CTA-1DC"),
         "expected UTC": (start.iso, end.iso),
     }
