@@ -21,12 +21,24 @@ ON_DISAGREEMENT = ("reject", "prefer_header")
 # etc/site.yaml's server: block when it leaves something out (why these values: that file)
 SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "sql_timeout": 15,
                    "product_cache_gb": 50.0}
+# etc/site.yaml's name_resolver: CDS's Sesame and the mirror astropy 7 knows it by.
+SESAME_URLS = ("https://cds.unistra.fr/cgi-bin/nph-sesame/",
+               "http://vizier.cfa.harvard.edu/viz-bin/nph-sesame/")
+SESAME_TIMEOUT = 3.0
 
 
 class ConfigError(ValueError):
     def __init__(self, path, key, message):
         super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
         self.path, self.key, self.message = path, key, message
+
+
+@dataclass(frozen=True)
+class NameResolver:
+    """Where the web search page asks for target names no published observation has (Sesame)."""
+
+    sesame_urls: tuple = SESAME_URLS  # tried in turn; empty: never ask
+    timeout: float = SESAME_TIMEOUT  # seconds the page waits for Sesame at most
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class SiteConfig:
     server_url: str = "http://localhost:{port}"  # {port}: the port served on
     # processes ("auto" or a number), sync_timeout, async_slots, sql_timeout: see etc/site.yaml
     server: dict = field(default_factory=lambda: dict(SERVER_DEFAULTS))
+    name_resolver: NameResolver = field(default_factory=NameResolver)
     extra: dict = field(default_factory=dict)
 
 
@@ -234,7 +247,23 @@ def load_site(path):
         if value is not None:
             values[key] = value
     values["server"] = _server_settings(reader.child("server"))
+    values["name_resolver"] = _name_resolver(reader.child("name_resolver"))
     return SiteConfig(extra=reader.extra(), **values)
+
+
+def _name_resolver(reader):
+    """etc/site.yaml's name_resolver: block."""
+    urls = reader.mapping.get("sesame_urls", list(SESAME_URLS))
+    reader.used.add("sesame_urls")
+    if urls is None:
+        urls = []
+    if not isinstance(urls, list) or not all(
+            isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+        reader.fail("sesame_urls", f"must be a list of http(s) URLs, not {urls!r}")
+    timeout = reader.get("timeout", float, default=SESAME_TIMEOUT)
+    if not 0 < timeout <= 60:
+        reader.fail("timeout", f"must be a number of seconds between 0 and 60, not {timeout}")
+    return NameResolver(sesame_urls=tuple(urls), timeout=timeout)
 
 
 def _server_settings(reader):

@@ -58,7 +58,8 @@ class ResourceDescriptors:
             os.path.join(self.inputs, "links"),
             self.inst.features()["native_content_qualifier"]))
         write_if_changed(self.path(render.SEARCH_RD_ID), render.render_search_rd(
-            self.inst.collections.values(), os.path.join(self.inputs, "search")))
+            self.inst.collections.values(), os.path.join(self.inputs, "search"),
+            self.inst.site.name_resolver))
         userconfig = os.path.join(self.inst.root, "etc", "userconfig.rd")
         default_schema = self.inst.collections[self.inst.default_collection].schema
         if write_if_changed(userconfig, render.render_userconfig(default_schema)):

@@ -5,6 +5,7 @@ nothing about a column is written twice.  The output goes to the instance's DaCH
 (inputs/<schema>/q.rd, inputs/ivoa_hea/q.rd, etc/userconfig.rd).
 """
 
+import json
 import os
 import string
 from xml.sax.saxutils import quoteattr, escape
@@ -17,6 +18,7 @@ DACHS_EXT_DIR = os.path.join(os.path.dirname(RD_DIR), "dachs_ext")
 GRAMMAR_MODULE = os.path.join(DACHS_EXT_DIR, "grammar")
 DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
 BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
+SEARCH_FORM_MODULE = os.path.join(DACHS_EXT_DIR, "search_form")
 HEA_RD_ID = "ivoa_hea/q"
 GTI_RD_ID = "ivoa_gti/q"
 # Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
@@ -157,15 +159,25 @@ SEARCH_RD_ID = "search/q"
 GADF_OBS_MODES = ("POINTING", "WOBBLE", "RASTER", "SLEW", "SCAN", "DRIFT")
 
 
-def render_search_rd(collections, resdir):
+def render_search_rd(collections, resdir, name_resolver):
     """The RD of the web search page over ivoa.obscore (rd/search.rd.in): its collection
-    selector offers the configured collections."""
+    selectors offer the configured collections; name_resolver (ingest.config.NameResolver) is
+    where it asks Sesame."""
+    collections = list(collections)
     indent = " " * 10
+    options = "\n".join(f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
+                        f">{escape(c.obs_collection)}</option>" for c in collections)
     return _template("search.rd.in").substitute(
         resdir=resdir, creation_date=CREATION_DATE,
-        collection_options="\n".join(
-            f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
-            f">{escape(c.obs_collection)}</option>" for c in collections),
+        search_form_module=escape(SEARCH_FORM_MODULE),
+        collection_tables=escape(json.dumps({c.obs_collection: f"{c.schema}.obs"
+                                             for c in collections})),
+        sesame_urls=escape(" ".join(name_resolver.sesame_urls)),
+        sesame_timeout=name_resolver.timeout,
+        collection_options=options, met_collection_options=options,
+        met_collection_widget=quoteattr(
+            "widgetFactory(SelectChoice, noneOption=('', '(none)'), options=%r)"
+            % [(c.obs_collection, c.title or c.obs_collection) for c in collections]),
         obs_mode_options="\n".join(f"{indent}<option>{m}</option>" for m in GADF_OBS_MODES))
 # ---- Web search form (end) -------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from astropy.time import Time
 from instance import PROJECT_ROOT
 from rights import MEMBER, PROPRIETARY_SUBSET
 from test_datalink import GAMMAPY_PYTHON, expected_links, link_set
+from test_webform import Page, search
 
 NAME, COLLECTION = "hawc_crab_pass4", "HAWC-CRAB-PASS4"
 OBS_ID = "103000133"
@@ -198,6 +199,45 @@ def test_every_gti_is_in_the_gti_table_and_gaps_are_gaps(rows, subsets, tap):
     assert rows["GP-5"]["t_min"] < in_gap < rows["GP-5"]["t_max"]
     assert tap.search(query.format(x=in_gap))[0]["n"] == 0
     assert tap.search(query.format(x=float((starts[gap] + stops[gap]) / 2)))[0]["n"] == 1
+
+
+# ---- the web search page on HAWC's gaps and its mission elapsed time
+
+
+def test_the_search_page_matches_good_time_not_the_envelope(rows, subsets, service):
+    """An instant in the longest gap between HAWC's GTIs (the ten subsets share them), given as
+    HAWC's mission elapsed time: the search page's default (good time intervals) does not find
+    HAWC, "start to end" does."""
+    with fits.open(subsets["GP-5"]["events"]) as hdulist:
+        starts, stops = (np.sort(np.asarray(hdulist["GTI"].data[c], dtype=float)) for c in ("START", "STOP"))
+    gap = int(np.argmax(starts[1:] - stops[:-1]))
+    in_gap = repr(float((stops[gap] + starts[gap + 1]) / 2))
+    met = dict(time_from=in_gap, time_to=in_gap, time_scale="MET", met_collection=COLLECTION,
+               collection=COLLECTION)
+    assert search(service, **met) == set()
+    assert search(service, **met, time_match="envelope") == {OBS_ID}
+
+
+def test_hawc_met_after_the_leap_second_of_2015_06_30(rows, subsets, service, tap):
+    """HAWC counts TAI seconds; 2015-07-01 00:00:00 UTC comes 36 leap seconds after the TAI
+    midnight. The middle of the first GTI after it, given as MET, finds HAWC, and the page reads it
+    as the UTC time that GTI has in ivoa.obscore_gti."""
+    midnight = (57204 - 44244) * 86400 + 36  # MET of 2015-07-01 00:00:00 UTC (TAI - UTC = 36 s)
+    with fits.open(subsets["GP-5"]["events"]) as hdulist:
+        gti = hdulist["GTI"].data
+        first = int(np.argmin(np.where(gti["START"] > midnight, gti["START"], np.inf)))
+        start, stop = float(gti["START"][first]), float(gti["STOP"][first])
+    middle = repr((start + stop) / 2)
+    page = Page(service, time_from=middle, time_to=middle, time_scale="MET",
+                met_collection=COLLECTION, collection=COLLECTION)
+    assert not page.errors and page.obs_ids == {OBS_ID}
+    did = DID.format(OBS_ID + "-GP-5")
+    [row] = tap.search(f"SELECT t_start, t_stop FROM ivoa.obscore_gti WHERE obs_publisher_did = '{did}'"
+                       " AND t_start >= 57204 ORDER BY t_start", maxrec=1)
+    expected = Time((row["t_start"] + row["t_stop"]) / 2, format="mjd", scale="utc").iso
+    assert expected.startswith("2015-07-01 ")
+    assert page.interpreted["From"].startswith(
+        "read as MET, seconds since MJDREF 44244.000000000 (TAI): " + expected + " UTC")
 
 
 # ---- DataLink, packages, the bundle, rights

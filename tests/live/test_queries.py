@@ -180,3 +180,52 @@ def test_observations_at_zenith_below_30(tap, mode):
                       " WHERE zenith < 30", mode)
     assert 0 < len(result) < 105
     assert all(r["zenith"] < 30 for r in result)
+
+
+# ---- the README's recipes for times and target names
+
+
+def readme_recipes():
+    """The python blocks of the README's "Times and target names as alerts give them"."""
+    import os
+    import re
+
+    from instance import PROJECT_ROOT
+
+    with open(os.path.join(PROJECT_ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("### Times and target names as alerts give them")
+    return re.findall(r"```python\n(.*?)```", text[start:text.index("\n### ", start + 1)], re.S)
+
+
+def run_recipe(service, *blocks):
+    names = {}
+    exec("\n".join(blocks).replace("http://localhost:8080", service.url), names)
+    return names
+
+
+def test_the_readme_time_recipes(service):
+    """One instant as ISO UTC, ISO TT, MJD TT and H.E.S.S. MET gives one MJD (UTC) to the
+    millisecond, and the minute after it finds run 23523, which started then."""
+    times, names = readme_recipes()[:2]
+    found = run_recipe(service, times, names)
+    millisecond = 0.001 / 86400
+    for key in ("from_tt", "from_mjd_tt", "from_met"):
+        assert abs(found[key] - found["from_utc"]) < millisecond, key
+    assert obs_ids(found["hits"]) == {"23523"}
+    assert obs_ids(found["crab"]) >= CRAB_RUNS
+    assert found["target"]["object"] == "Crab Nebula"
+    assert (found["target"]["ra_obj"], found["target"]["dec_obj"]) == pytest.approx((83.6333, 22.0144), abs=1e-3)
+
+
+def test_the_readme_sesame_recipe(service):
+    """Where the network reaches CDS, M 87's cone (no observation here looked there)."""
+    from astropy.coordinates.name_resolve import NameResolveError
+
+    times, _, sesame = readme_recipes()
+    try:
+        found = run_recipe(service, times, sesame)
+    except NameResolveError as exc:
+        pytest.skip(f"Sesame is not reachable from here: {str(exc).splitlines()[0]}")
+    assert found["m87"].dec.deg == pytest.approx(12.391, abs=0.01)
+    assert len(found["nearby"]) == 0

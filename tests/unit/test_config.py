@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from ingest.config import ConfigError, default_collection_name, load_collections, load_site
+from ingest.config import (SESAME_URLS, ConfigError, default_collection_name, load_collections,
+                           load_site)
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -124,3 +125,19 @@ def test_server_settings(tmp_path):
         with pytest.raises(ConfigError, match="server.product_cache_gb: must be"):
             load_site(write(tmp_path, f"authority: a.b\nserver: {{product_cache_gb: {bad}}}\n",
                             "site.yaml"))
+
+
+def test_name_resolver(tmp_path):
+    """Sesame's URLs and timeout for the web search page: CDS and its mirror unless said otherwise;
+    an empty list never asks."""
+    resolver = load_site(write(tmp_path, "authority: a.b\n", "site.yaml")).name_resolver
+    assert resolver.sesame_urls == SESAME_URLS and resolver.timeout == 3.0
+    resolver = load_site(write(tmp_path, "authority: a.b\nname_resolver: {sesame_urls: [], timeout: 1}\n",
+                               "site.yaml")).name_resolver
+    assert (resolver.sesame_urls, resolver.timeout) == ((), 1.0)
+    for bad, message in (("{sesame_urls: cds}", "sesame_urls: must be a list of http"),
+                         ("{sesame_urls: [ftp://x/]}", "sesame_urls: must be a list of http"),
+                         ("{timeout: 0}", "timeout: must be a number of seconds"),
+                         ("{timeout: soon}", "timeout: must be a number")):
+        with pytest.raises(ConfigError, match="name_resolver." + message):
+            load_site(write(tmp_path, f"authority: a.b\nname_resolver: {bad}\n", "site.yaml"))

@@ -1,6 +1,6 @@
 """The layers of the project, as the README's map draws them: DaCHS and Twisted are reached from
 dachs_ext/ only, private APIs from dachs_ext/compat.py only, and the product code below
-(ingest/, datalink/, schemas/) imports neither the DaCHS wing nor the instance."""
+(ingest/, datalink/, schemas/, search/) imports neither the DaCHS wing nor the instance."""
 
 import ast
 import os
@@ -14,7 +14,7 @@ COMPAT = os.path.join(WING, "compat.py")
 # DaCHS's documented hook of custom grammars (its reference documentation: "Custom Grammars").
 DOCUMENTED_HOOKS = {"_iterRows"}
 # Product code: plain Python, usable and tested without DaCHS, below the instance and the wing.
-PRODUCT_PACKAGES = ("ingest", "datalink", "schemas", "synth")
+PRODUCT_PACKAGES = ("ingest", "datalink", "schemas", "synth", "search")
 
 
 def project_modules():

@@ -1,5 +1,6 @@
 """The generated RDs and userconfig.rd carry exactly the columns of schemas/columns.yaml."""
 
+import json
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -105,3 +106,21 @@ def test_userconfig_has_the_tap_examples_for_the_given_collection():
                 if m.get("name") == "_example"]
     assert len(examples) >= 5 and all(m.get("title") for m in examples)
     assert "FROM magic_dl3.obs" in "".join(m.text for m in examples)
+
+
+def test_search_rd_names_the_collection_tables_and_the_name_resolver():
+    """The web search page's core carries what dachs_ext/search_form.py reads: the collection
+    tables by obs_collection, and Sesame's URLs and timeout from etc/site.yaml."""
+    collections = config.load_collections(
+        os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), PROJECT_ROOT).values()
+    resolver = config.NameResolver(sesame_urls=("http://a.example/s/", "https://b.example/?x&y"),
+                                   timeout=2.5)
+    rd = ET.fromstring(render.render_search_rd(collections, "/r", resolver))
+    core = rd.find("dbCore")
+    properties = {p.get("name"): p.text for p in core.findall("property")}
+    assert json.loads(properties["collectionTables"]) == {
+        c.obs_collection: f"{c.schema}.obs" for c in collections}
+    assert properties["sesameURLs"].split() == list(resolver.sesame_urls)
+    assert float(properties["sesameTimeout"]) == 2.5
+    met = [key for key in core.iter("inputKey") if key.get("name") == "met_collection"][0]
+    assert [o.text for o in met.iter("option")] == [c.obs_collection for c in collections]
