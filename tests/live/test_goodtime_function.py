@@ -10,6 +10,7 @@ published). Bad arguments give an ADQL error naming what is wrong, never a 500.
 """
 
 import math
+import os
 import re
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 from lxml import etree
 from pyvo.dal import DALQueryError
 
+from instance import PROJECT_ROOT
 from test_errors import check_message, tap_parameters, vo_error
 from test_gti import COLLECTIONS, gti_of_files
 
@@ -142,6 +144,26 @@ def test_in_joins(tap, gtis, gti_23523, join, mode):
               if key[0] == "hess_dr1" or not join.startswith("hess_dr1.obs")}
     assert ("hess_dr1", "23523") in wanted
     assert {did_key(did) for did in rows["obs_publisher_did"]} & set(gtis) == wanted
+
+
+def test_unqualified_in_a_join_with_another_obs_publisher_did(service):
+    """The README says to qualify t_intervals there: PostgreSQL's message says why."""
+    response = requests.post(f"{service.tap_url}/sync", timeout=60, data=tap_parameters({
+        "QUERY": "SELECT o.obs_id FROM ivoa.obscore AS o JOIN ivoa.obscore_hea AS h"
+                 " ON h.obs_publisher_did = o.obs_publisher_did"
+                 f" WHERE 1 = {FUNCTION}(t_intervals, 53343.9, 53344)"}))
+    assert response.status_code == 200
+    check_message(vo_error(response), r'column reference "obs_publisher_did" is ambiguous')
+
+
+def test_the_readme_example_runs(tap):
+    """The README's pyvo example of the function ("Querying it"), as written, with this service."""
+    with open(os.path.join(PROJECT_ROOT, "README.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    [example] = [block for block in blocks if FUNCTION in block]
+    namespace = {"tap": tap}
+    exec(example, namespace)
+    assert "23523" in {str(o) for o in namespace["hits"]["obs_id"]}
 
 
 @pytest.mark.parametrize("mode", MODES)
