@@ -11,7 +11,7 @@ and t_min/t_max only bound the good time. It becomes, in SQL,
 (t_start <= hi AND t_stop >= lo, as closed ranges), which PostgreSQL plans as a semi-join over
 the GiST index of each GTI table's intervals (rd/collection.rd.in); so the function works in
 ivoa.obscore, the collection tables and joins, wherever a t_intervals sits beside its
-obs_publisher_did. Elsewhere (in a select list, `0 =`) it is that test as 1 or 0.
+obs_publisher_did. `0 = ...` is NOT that condition; in a select list the function is 1 or 0.
 
 The bounds must be constants (numbers, arithmetic on numbers): PostgreSQL evaluates them once,
 here, so that lo > hi is refused with a message before the query runs, and the condition
