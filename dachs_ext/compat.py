@@ -207,7 +207,7 @@ def adql_function_loader():
     query before it looks at the tables (whose RDs could import modules), so the module must
     be imported before the first query in every process that parses ADQL. DaCHS 2.7 and 2.11
     have no configuration item or hook for that; what they do have:
-    - the server processes parse sync TAP, the ADQL form and TAP_SCHEMA queries; they load
+    - the server processes parse sync TAP queries and the ADQL form's; they load
       the //tap RD as they start ([web]preloadRDs in gavo.rc, instance/dachs_config.py);
     - async TAP jobs run in a process of their own (`dachs taprun <job>`, started by the
       server), which loads //tap to read the job before it parses the query;
@@ -216,8 +216,9 @@ def adql_function_loader():
       <customCore> in it at once (its documented element for Python code: "Writing Custom
       Cores").
     So etc/userconfig.rd holds a <customCore> of the functions' module, which no service uses.
-    Without the userconfig route, async queries would fail with "No such function" while sync
-    ones work; tests/live/test_goodtime_function.py runs the function both ways."""
+    Imported by the server processes only (an RD they preload), the functions would work in
+    sync queries and fail with "No such function" in async ones; tests/live/
+    test_goodtime_function.py runs them both ways."""
     from gavo import api
 
     class Core(api.Core):
