@@ -26,11 +26,16 @@ What differs between the supported versions, and how each is met:
 - No compression on the fly of FITS and tar files: DaCHS wraps every response in Twisted's gzip
   encoder for clients that accept gzip; send_unencoded() switches it off through the request's
   private _encoder (no public switch exists).
+- ADQL functions of this service (adql_functions.py): the same on both. DaCHS registers a
+  function when the module defining it is imported; adql_function_loader() says how every
+  process that parses ADQL comes to import it, and check() tests what that relies on.
+  register_boolean_form() uses DaCHS's booleanizer registry (gavo.adql.morphhelpers).
 astropy's HDU offsets, once read privately in ingest/, are read through the public
 HDU.fileinfo() now.
 """
 
 import functools
+import importlib.resources
 import inspect
 import json
 import sys
@@ -90,8 +95,29 @@ def _infers_dali_error_status():
     return parameter is not None and parameter.default is None
 
 
+def _parses_local_functions():
+    """DaCHS's ADQL grammar reads gavo_<name>(...) as a user-defined function (2.7 to 2.11
+    take only the prefixes gavo_ and ivo_): its own gavo_match parses."""
+    from gavo import adql
+
+    try:
+        adql.parseToTree("SELECT gavo_match('a', 'b') FROM t")
+    except Exception:
+        return False
+    return True
+
+
+def _tap_reads_userconfig():
+    """DaCHS's //tap RD takes its TAP examples from etc/userconfig.rd, so every process that
+    loads //tap reads userconfig.rd (adql_function_loader says why that matters)."""
+    tap_rd = importlib.resources.files("gavo") / "resources/inputs/__system__/tap.rd"
+    return 'source="%#tapexamples"' in tap_rd.read_text(encoding="utf-8")
+
+
 def check():
     """Every problem with the installed DaCHS and Twisted, as messages (empty: all is well)."""
+    from gavo import adql, api
+    from gavo.adql import morphhelpers
     from gavo.protocols import dali, datalink
     from gavo.web import caching
     from twisted.web import server
@@ -109,6 +135,18 @@ def check():
         problems.append(_problem("gavo.protocols.dali has no getDALIError"))
     if not hasattr(caching, "CachedPage") or "render" not in vars(caching.CachedPage):
         problems.append(_problem("gavo.web.caching has no CachedPage.render"))
+    # The ADQL functions (adql_functions.py, adql_function_loader, register_boolean_form).
+    for module, names in ((adql, ("userFunction", "UfuncError")), (api, ("Core",)),
+                          (morphhelpers, ("registerBooleanizer", "addNotToBooleanized"))):
+        for name in names:
+            if not hasattr(module, name):
+                problems.append(_problem(f"{module.__name__} has no {name}"))
+    if not _parses_local_functions():
+        problems.append(_problem("DaCHS's ADQL grammar does not parse gavo_ functions"))
+    if not _tap_reads_userconfig():
+        problems.append(_problem("DaCHS's //tap RD no longer reads etc/userconfig.rd (its"
+                                 " TAP examples): async TAP jobs would not know the ADQL"
+                                 " functions of this service"))
     native = native_content_qualifier()
     if native != _writes_link_resources():
         problems.append(_problem("DataLink content_qualifier and ProcLinkDef arrived together in"
@@ -157,6 +195,56 @@ def response_maker(rd):
     if native_content_qualifier():
         return base.caches.getRD("//datalink").getById("make_response")
     return rd.getById("make_dlresponse")
+
+
+# ---------------------------------------------------------------- ADQL functions
+
+def adql_function_loader():
+    """The Core class of the module of this service's ADQL functions, which makes it loadable
+    by DaCHS as a <customCore>.
+
+    DaCHS registers an ADQL function when the module defining it is imported, and parses a
+    query before it looks at the tables (whose RDs could import modules), so the module must
+    be imported before the first query in every process that parses ADQL. DaCHS 2.7 and 2.11
+    have no configuration item or hook for that; what they do have:
+    - the server processes parse sync TAP queries and the ADQL form's; they load
+      the //tap RD as they start ([web]preloadRDs in gavo.rc, instance/dachs_config.py);
+    - async TAP jobs run in a process of their own (`dachs taprun <job>`, started by the
+      server), which loads //tap to read the job before it parses the query;
+    - //tap reads etc/userconfig.rd for its TAP examples (<FEED source="%#tapexamples"/>;
+      _tap_reads_userconfig() checks this), and reading an RD imports the module of each
+      <customCore> in it at once (its documented element for Python code: "Writing Custom
+      Cores").
+    So etc/userconfig.rd holds a <customCore> of the functions' module, which no service uses.
+    Imported by the server processes only (an RD they preload), the functions would work in
+    sync queries and fail with "No such function" in async ones; tests/live/
+    test_goodtime_function.py runs them both ways."""
+    from gavo import api
+
+    class Core(api.Core):
+        """Not a service's core: it only gets the ADQL functions' module imported."""
+
+    return Core
+
+
+_BOOLEAN_FORMS = {}
+
+
+def register_boolean_form(name, condition):
+    """Makes `1 = name(...)` (`0 =`, `!= 1`, `!= 0` likewise) the SQL condition(args) itself,
+    as DaCHS does for its own ivo_hasword. DaCHS's booleanizer registry appends; the module of
+    the functions is executed again when userconfig.rd is read again, so the registry gets one
+    entry per name that calls the latest condition."""
+    from gavo.adql import morphhelpers
+
+    first = name.upper() not in _BOOLEAN_FORMS
+    _BOOLEAN_FORMS[name.upper()] = condition
+    if first:
+        def booleanize(node, operator, operand):
+            return morphhelpers.addNotToBooleanized(
+                _BOOLEAN_FORMS[name.upper()](node.args), operator, operand)
+
+        morphhelpers.registerBooleanizer(name.upper(), booleanize)
 
 
 # ---------------------------------------------------------------- credentials

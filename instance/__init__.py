@@ -114,7 +114,9 @@ class Instance:
         self.features()  # fails here, naming what is missing, if DaCHS cannot run the service
         self.dachs_config.write()
         changed = self.rds.write_all()
-        return changed, self._init_database()
+        fresh = self._init_database()
+        self.db.create_float8range()  # before DaCHS creates a GTI table (its index needs it)
+        return changed, fresh
 
     def prepare(self, names=None, strict=False, prebuild=False):
         """Configures the instance and publishes the named collections (default: all)

@@ -141,8 +141,10 @@ class DachsConfig:
             f"adminpasswd: {self._secret('adminpasswd')}",
             f"realm: {site.site_short_name}",
             f"sqlTimeout: {limits['sql_timeout']}",
-            # Loads the project's DaCHS modules (and their compat hooks) as a server starts.
-            "preloadRDs: bundle/q",
+            # Loads the project's DaCHS modules as a server starts: the bundle core's (and the
+            # compat hooks), and through //tap's userconfig.rd the ADQL functions'
+            # (dachs_ext/compat.py, adql_function_loader).
+            "preloadRDs: bundle/q, //tap",
             "",
             "[ivoa]",
             f"authority: {site.authority}",

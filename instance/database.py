@@ -118,6 +118,14 @@ class Database:
         finally:
             connection.close()
 
+    def create_float8range(self):
+        """The range type of two doubles, public.float8range, unless it is there: the GTI tables'
+        GiST index of their intervals (rd/collection.rd.in) and gavo_goodtime_overlaps
+        (dachs_ext/adql_functions.py) use it. PostgreSQL has ranges of integers, numeric and
+        times, not of doubles; its manual defines this one so ("Range Types")."""
+        if not self.value("SELECT to_regtype('public.float8range')"):
+            self.query("CREATE TYPE public.float8range AS RANGE (subtype = float8, subtype_diff = float8mi)")
+
     def exists(self):
         return bool(self.value("SELECT 1 FROM pg_database WHERE datname=%s", (self.name,),
                                dbname="postgres"))

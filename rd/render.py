@@ -19,6 +19,7 @@ GRAMMAR_MODULE = os.path.join(DACHS_EXT_DIR, "grammar")
 DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
 BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
 SEARCH_FORM_MODULE = os.path.join(DACHS_EXT_DIR, "search_form")
+ADQL_FUNCTIONS_MODULE = os.path.join(DACHS_EXT_DIR, "adql_functions")
 HEA_RD_ID = "ivoa_hea/q"
 GTI_RD_ID = "ivoa_gti/q"
 # Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
@@ -294,13 +295,15 @@ def obscore_extra_columns(columns=None):
 
 
 def render_userconfig(example_schema="hess_dr1"):
-    """etc/userconfig.rd: the ObsCore extension streams and the TAP examples, whose
-    collection-table examples use the table of the collection example_schema."""
+    """etc/userconfig.rd: the ObsCore extension streams, the TAP examples, whose
+    collection-table examples use the table of the collection example_schema, and the import
+    of the service's ADQL functions."""
     extra = obscore_extra_columns()
     # The mixinPar default must be valid SQL of the column's type for DaCHS's empty prototype
     # view; in 2.7 the macro needs two backslashes inside the stream (see docs/DACHS-2.7).
     return _template("userconfig.rd.in").substitute(
         example_schema=example_schema, links_service=LINKS_SERVICE,
+        adql_functions_module=escape(ADQL_FUNCTIONS_MODULE),
         extra_columns="\n".join(column_element(c) for c in extra),
         extra_pars="\n".join(
             f'    <mixinPar key="{c.name}">NULL</mixinPar>' for c in extra),

@@ -14,6 +14,8 @@ USE_CASES = {
     "A gammapy obs-index from a collection table": "FROM hess_dr1.obs",
     "Good time within an hour of an alert (transient follow-up)":
         "g.t_start <= 53343.95 + 1.0/24 AND g.t_stop >= 53343.95 - 1.0/24",
+    "Good time at an instant or in a window (gavo_goodtime_overlaps)":
+        "1 = gavo_goodtime_overlaps(t_intervals, 53343.95 - 1.0/24, 53343.95 + 1.0/24)",
 }
 
 

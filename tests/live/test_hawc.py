@@ -175,16 +175,22 @@ def test_one_subset_withdrawn_and_back(published, service, hawc_dir, tmp_path, t
     assert tap.search(count)[0]["n"] == 10
 
 
-def test_every_gti_is_in_the_gti_table_and_gaps_are_gaps(rows, subsets, tap):
-    """39 250 GTIs of GP-5 in ivoa.obscore_gti as astropy converts them (TAI to UTC); an instant in
-    the longest gap between two of them, inside t_min..t_max, does not find GP-5; one inside does."""
-    with fits.open(subsets["GP-5"]["events"]) as hdulist:
+def gtis_of_file(path):
+    """The GTIs of an event file, sorted, in MJD (UTC), as astropy converts them (TAI to UTC)."""
+    with fits.open(path) as hdulist:
         gti = hdulist["GTI"]
         reference = Time(gti.header["MJDREFI"], gti.header["MJDREFF"], format="mjd",
                          scale=gti.header["TIMESYS"].lower())
         order = np.argsort(gti.data["START"])
         starts = (reference + np.asarray(gti.data["START"][order], dtype=float) * u.s).utc.mjd
         stops = (reference + np.asarray(gti.data["STOP"][order], dtype=float) * u.s).utc.mjd
+    return starts, stops
+
+
+def test_every_gti_is_in_the_gti_table_and_gaps_are_gaps(rows, subsets, tap):
+    """39 250 GTIs of GP-5 in ivoa.obscore_gti as astropy converts them (TAI to UTC); an instant in
+    the longest gap between two of them, inside t_min..t_max, does not find GP-5; one inside does."""
+    starts, stops = gtis_of_file(subsets["GP-5"]["events"])
     did = DID.format(OBS_ID + "-GP-5")
     service = tap.search(f"SELECT t_start, t_stop FROM ivoa.obscore_gti WHERE obs_publisher_did = '{did}'"
                          " ORDER BY t_start", maxrec=100000)
@@ -238,6 +244,33 @@ def test_hawc_met_after_the_leap_second_of_2015_06_30(rows, subsets, service, ta
     assert expected.startswith("2015-07-01 ")
     assert page.interpreted["From"].startswith(
         "read as MET, seconds since MJDREF 44244.000000000 (TAI): " + expected + " UTC")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_goodtime_function_sees_the_gaps(rows, subsets, tap, mode):
+    """gavo_goodtime_overlaps (tests/live/test_goodtime_function.py) in GP-5's longest gap between
+    two GTIs, inside t_min..t_max, and around it: for each of the ten subsets, 1 exactly where its
+    own GTIs (astropy) overlap the window."""
+    starts, stops = gtis_of_file(subsets["GP-5"]["events"])
+    gap = int(np.argmax(starts[1:] - stops[:-1]))
+    gap_start, gap_stop = float(stops[gap]), float(starts[gap + 1])
+    assert rows["GP-5"]["t_min"] < gap_start < gap_stop < rows["GP-5"]["t_max"]
+    epsilon = 1e-8  # days: beyond the service's and the test's astropy differences (1e-9)
+    middle = (gap_start + gap_stop) / 2
+    inside = float(starts[gap] + stops[gap]) / 2
+    # (lo, hi, whether GP-5 had good time then)
+    windows = [(middle, middle, 0), (gap_start + epsilon, gap_stop - epsilon, 0),
+               (gap_start - epsilon, middle, 1), (middle, gap_stop + epsilon, 1), (inside, inside, 1)]
+    gtis = {event_type: gtis_of_file(paths["events"]) for event_type, paths in subsets.items()}
+    for lo, hi, good in windows:
+        query = (f"SELECT event_type, gavo_goodtime_overlaps(o.t_intervals, {lo!r}, {hi!r}) AS good"
+                 " FROM ivoa.obscore AS o NATURAL JOIN ivoa.obscore_hea"
+                 f" WHERE obs_collection = '{COLLECTION}'")
+        result = tap.search(query) if mode == "sync" else tap.run_async(query)
+        service = {row["event_type"]: int(row["good"]) for row in result}
+        files = {event_type: int(bool(np.any((a <= hi) & (b >= lo)))) for event_type, (a, b) in gtis.items()}
+        assert files["GP-5"] == good, (lo, hi)
+        assert service == files, (lo, hi)
 
 
 # ---- DataLink, packages, the bundle, rights
