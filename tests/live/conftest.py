@@ -13,6 +13,7 @@ import yaml
 from instance import PROJECT_ROOT, Instance, stop_process
 from tests.conftest import HAWC_DIR
 
+import timesys
 from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, PROPRIETARY_SUBSET, RELEASE_DATE
 from versions import version_tuple
 
@@ -23,6 +24,7 @@ def collections_file(directory, data_dirs):
     with open(os.path.join(PROJECT_ROOT, "etc", "collections.yaml"), encoding="utf-8") as f:
         document = yaml.safe_load(f)
     document["collections"]["corpus"] = dict(CORPUS_COLLECTION)
+    document["collections"][timesys.SCHEMA] = dict(timesys.CONFIGURATION)
     for name, data_dir in data_dirs.items():
         document["collections"][name]["data_dir"] = data_dir
     hess = document["collections"]["hess_dr1"]
@@ -38,7 +40,8 @@ def collections_file(directory, data_dirs):
 
 # A further collection for the ingest tests (test_ingest.py), not published at the start: its
 # data_dir is a symbolic link the tests point at one GADF directory after the other. HAWC's
-# collection (test_hawc.py) is not published at the start either; its data_dir is a link too.
+# collection (test_hawc.py) is not published at the start either; its data_dir is a link too, and
+# neither is the time systems collection (timesys.py, test_gti.py).
 CORPUS_COLLECTION = {
     "schema": "corpus", "obs_collection": "CORPUS", "title": "Ingest test corpus",
     "description": "Copies of three H.E.S.S. DL3 DR1 observations, damaged by the tests.",
@@ -87,9 +90,10 @@ def service(hess_dir, cta_dir, tmp_path_factory):
     corpus_link = os.path.join(tmp_path_factory.mktemp("corpus"), "current")
     hawc_link = os.path.join(tmp_path_factory.mktemp("hawc"), "current")
     os.symlink(HAWC_DIR, hawc_link)
+    timesys_dir = timesys.write(str(tmp_path_factory.mktemp("timesys")))
     inst = Instance(f"test_{os.getpid()}", port=free_port(), collections_file=collections_file(
         etc, {"hess_dr1": hess_dir, "cta_1dc": cta_dir, "corpus": corpus_link,
-              "hawc_crab_pass4": hawc_link}))
+              "hawc_crab_pass4": hawc_link, timesys.SCHEMA: timesys_dir}))
     try:
         inst.prepare(["hess_dr1", "cta_1dc"])
         add_users(inst)
