@@ -263,11 +263,11 @@ class Instance:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if servers.stopped() is not None:
-                raise RuntimeError(f"a server process exited with {servers.stopped()}; see {logname}")
+                raise server.ServerError(f"a server process exited with {servers.stopped()}; see {logname}")
             if self.is_up():
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"the server did not answer on port {self.port} in {timeout} s")
+        raise server.ServerError(f"the server did not answer on port {self.port} in {timeout} s")
 
     # ---------------------------------------------------------------- removal
     def destroy(self):
@@ -280,6 +280,7 @@ class Instance:
 
 
 def stop_process(proc, timeout=20):
+    """Stops a process and its group (a Popen, or server.Servers, whose record it then removes)."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -287,3 +288,5 @@ def stop_process(proc, timeout=20):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    if getattr(proc, "record", None) is not None:
+        proc.record.remove()

@@ -1,7 +1,13 @@
 """instance/server.py without starting anything: how many processes, their configuration, and
 the nginx configuration in front of them."""
 
+import json
 import os
+import signal
+import socket
+import subprocess
+
+import pytest
 
 from instance import server
 
@@ -30,4 +36,68 @@ def test_nginx_conf():
     assert "location ~ ^/(tap|__system__/tap/run)/async { proxy_pass http://dachs_uws; }" in conf
     # streamed bundles and long polls
     assert "proxy_buffering off;" in conf and "proxy_read_timeout 3600s;" in conf
-    assert "/srv/heobs/var/x/server/nginx-temp/proxy" in conf
+    assert "/srv/heobs/var/x/server/8080/nginx-temp/proxy" in conf
+    assert "pid /srv/heobs/var/x/server/8080/nginx.pid;" in conf
+
+
+# ---- what a server killed with its supervisor leaves behind (ServingRecord)
+
+
+@pytest.fixture
+def orphan():
+    """A process started as a server process is (its own process group), whose supervisor is gone."""
+    proc = subprocess.Popen(["sleep", "600"], process_group=0)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def dead_supervisor():
+    """The identity of a process that has ended."""
+    proc = subprocess.Popen(["true"])
+    identity = server.process_identity(proc.pid)
+    proc.wait()
+    return identity
+
+
+def test_a_dead_supervisors_processes_are_stopped(tmp_path, orphan, capsys):
+    record = server.ServingRecord(str(tmp_path))
+    record.add(orphan)
+    with open(record.path) as f:
+        document = json.load(f)
+    document["supervisor"] = dead_supervisor()
+    with open(record.path, "w") as f:
+        json.dump(document, f)
+    server.ServingRecord(str(tmp_path)).stop_stale()
+    assert orphan.wait(10) == -signal.SIGTERM
+    assert not os.path.exists(record.path)
+    assert f"{orphan.pid} (sleep 600)" in capsys.readouterr().out
+
+
+def test_a_running_supervisor_is_not_stale(tmp_path, orphan):
+    server.ServingRecord(str(tmp_path)).add(orphan)  # this process supervises it
+    with pytest.raises(server.ServerError, match=f"already being served on this port by process {os.getpid()}"):
+        server.ServingRecord(str(tmp_path)).stop_stale()
+    assert orphan.poll() is None
+
+
+def test_a_pid_given_to_another_process_is_left_alone(tmp_path, orphan):
+    """The record says (pid, start time): the same pid with another start time is another process."""
+    pid, started = server.process_identity(orphan.pid)
+    with open(os.path.join(str(tmp_path), "serving.json"), "w") as f:
+        json.dump({"supervisor": dead_supervisor(), "processes": [[pid, started - 1]]}, f)
+    server.ServingRecord(str(tmp_path)).stop_stale()
+    assert orphan.poll() is None
+
+
+def test_what_holds_the_port_is_named():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert server.listeners(port) == [os.getpid()]
+        with pytest.raises(server.ServerError) as caught:
+            server.check_port_free("127.0.0.1", port)
+    assert f"held by process {os.getpid()} (" in str(caught.value)
+    server.check_port_free("127.0.0.1", port)  # free again
