@@ -35,9 +35,9 @@ from ingest import collection as ingest_collection
 from ingest import staging
 from ingest.columns import collection_column_names
 from ingest.datasets import key_of_did, publisher_did
-from instance.database import copy_in
 from ingest.progress import Progress
 from ingest.report import Summary
+from instance.database import copy_in
 import schemas
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
