@@ -255,7 +255,7 @@ class Instance:
 
     # ---------------------------------------------------------------- server
     def is_up(self):
-        return server.answers(self.port)
+        return server.answers(self.port, tls=self.site.https is not None)
 
     @property
     def process_count(self):

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -326,11 +327,18 @@ def _wait_for_backends(ports, processes, timeout=90):
         time.sleep(0.3)
 
 
-def answers(port):
-    """True if the DaCHS process (or nginx) on port is ready (READY_PATHS answer)."""
+def answers(port, tls=False):
+    """True if the DaCHS process (or nginx) on port is ready (READY_PATHS answer); tls: nginx
+    speaks HTTPS there. (Whether this machine's own port is up is no matter of trust: the
+    certificate, which need not name 127.0.0.1, is not checked.)"""
+    context = None
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     for path in READY_PATHS:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            with urllib.request.urlopen(f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}",
+                                        timeout=10, context=context) as r:
                 if r.status != 200:
                     return False
         except OSError:

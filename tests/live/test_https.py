@@ -42,6 +42,7 @@ class Elsewhere:
         """requests.get(url, **kwargs) run inside the namespace: (status, headers, text)."""
         script = ("import json, sys, requests\n"
                   "url, kwargs = json.loads(sys.argv[1])\n"
+                  "kwargs['auth'] = tuple(kwargs['auth']) if 'auth' in kwargs else None\n"
                   "r = requests.get(url, timeout=120, **kwargs)\n"
                   "print(json.dumps([r.status_code, dict(r.headers), r.text]))\n")
         result = subprocess.run(["ip", "netns", "exec", self.name, sys.executable, "-c", script,
@@ -142,6 +143,7 @@ def test_server_url_obscore_and_datalink_urls_are_https(tls):
     assert url.startswith("https://")
     session = requests.Session()
     session.verify = tls.certificate
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, where set, replaces session.verify
     tap = pyvo.dal.TAPService(f"{tls.local}/tap", session=session)
     [row] = tap.search(f"SELECT access_url FROM ivoa.obscore WHERE obs_publisher_did='{PUBLIC}'")
     # published over http://, then moved: the access URLs followed
