@@ -6,7 +6,8 @@ control.
 Where nginx fronts the DaCHS processes (instance/server.py) it tells them so with the request
 header ACCEL_HEADER, naming its internal location of the product cache: a file then goes out as
 an X-Accel-Redirect to it, and nginx sends the bytes itself (sendfile), with its own Range,
-conditional-request and HEAD handling. Without nginx (`processes: 1`) DaCHS sends the file.
+conditional-request and HEAD handling. Asked on a DaCHS process's own port (a client on this
+machine), DaCHS sends the file.
 
 DaCHS's own streaming (gavo.svcs.streaming) sends 50 kB pieces and, when the client is slower than
 the writer, polls every 0.1 s: for bundles of hundreds of megabytes that caps the rate far below
