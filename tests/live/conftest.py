@@ -68,7 +68,7 @@ class Service:
     def __init__(self, inst, servers):
         # pids: the DaCHS server processes (several behind nginx: instance/server.py)
         self.instance, self.servers, self.pids = inst, servers, servers.dachs_pids
-        # A DaCHS process on its own port: what clients talk to with `processes: 1` (no nginx).
+        # A DaCHS process on its own port of 127.0.0.1, behind nginx: DaCHS answering alone.
         self.dachs_url = f"http://127.0.0.1:{servers.dachs_ports[0]}"
         # What differs between DaCHS versions is asserted per version (README, "DaCHS versions").
         self.dachs_version = version_tuple(inst.features()["dachs"])

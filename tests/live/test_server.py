@@ -37,7 +37,7 @@ def test_as_many_dachs_processes_as_configured(service):
 
 def test_requests_are_spread_over_every_process(service):
     if len(service.pids) < 2:
-        return  # one core: DaCHS alone, nothing to spread
+        return  # one core: one DaCHS process, nothing to spread
     before = {pid: cpu_ticks(pid) for pid in service.pids}
     errors = []
 
