@@ -1,6 +1,7 @@
 # The HE-ObsCore VO service for Cherenkov (IACT) DL3 data.  `make` lists the targets.
 #
 #   make serve [PORT=8080] [DATA=<dir>]   install what is missing, ingest, serve TAP in the foreground
+#   make serve ROLE=<role> [HOST=<name>]  one role of a cluster of hosts (README, "Several hosts")
 #   make test                             the same set-up, then every test against an isolated instance
 #   make ingest [COLLECTION=<name>]       publish what changed in the data, say what happened
 #   make check-data DATA=<dir>            validate a GADF directory, without any database
@@ -17,6 +18,9 @@ GAMMAPY_VENV := .venv-gammapy
 PORT ?=
 DATA ?=
 COLLECTION ?=
+# A cluster of hosts (etc/site.yaml's cluster:): the role this host plays, and its name
+ROLE ?=
+HOST ?=
 STRICT ?=
 PREBUILD ?=
 PYTEST_ARGS ?=
@@ -45,8 +49,8 @@ $(GAMMAPY_VENV)/.installed: tests/live/gammapy-requirements.txt
 	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/live/gammapy-requirements.txt
 	@touch $@
 
-serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground
-	$(PY) -m instance serve $(INSTANCE_ARGS)
+serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground; on a cluster ROLE=primary|replica|service|balancer [HOST=<name>]
+	$(PY) -m instance $(if $(ROLE),cluster $(ROLE) $(if $(HOST),--host $(HOST)),serve) $(INSTANCE_ARGS)
 
 ingest: setup  ## publish what changed in COLLECTION (default: all); STRICT=1: all or nothing; PREBUILD=1: build the DataLink files now
 	$(PY) -m instance ingest $(INSTANCE_ARGS) $(if $(COLLECTION),--collection $(COLLECTION)) $(if $(STRICT),--strict) $(if $(PREBUILD),--prebuild)

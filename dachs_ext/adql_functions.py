@@ -115,5 +115,9 @@ def goodtime_overlaps(args):
 # semi-join, rather than a comparison with a CASE it would evaluate row by row.
 compat.register_boolean_form(NAME, overlap_condition)
 
+# On a cluster's service host, the async job process this module is imported in needs the
+# cluster's hooks too (TAP uploads on the primary).
+compat.install_cluster_hooks()
+
 # DaCHS imports this module through a <customCore> (compat.adql_function_loader).
 Core = compat.adql_function_loader()

@@ -26,6 +26,10 @@ What differs between the supported versions, and how each is met:
 - No compression on the fly of FITS and tar files: DaCHS wraps every response in Twisted's gzip
   encoder for clients that accept gzip; send_unencoded() switches it off through the request's
   private _encoder (no public switch exists).
+- A cluster's service hosts (README, "Several hosts"): TAP uploads run on the primary
+  (_uploads_on_the_primary: a replica refuses temporary tables), and DaCHS's check of async
+  jobs by the PIDs in this machine's /proc is left to job_keeper.py (_no_local_zombie_check);
+  the same on both versions.
 - ADQL functions of this service (adql_functions.py): the same on both. DaCHS registers a
   function when the module defining it is imported; adql_function_loader() says how every
   process that parses ADQL comes to import it, and check() tests what that relies on.
@@ -38,6 +42,7 @@ import functools
 import importlib.resources
 import inspect
 import json
+import os
 import sys
 
 # What this service was written and tested against (the README says what differs).
@@ -161,6 +166,13 @@ def check():
     if native != _has_auth_user():
         problems.append(_problem("QueryMeta.getAuthUser and creds.getGroupsForAuthUser"
                                  " (DaCHS 2.8+) do not match this DaCHS's DataLink"))
+    # A cluster's service hosts (_uploads_on_the_primary, _no_local_zombie_check, job_keeper.py).
+    if not _can_route_uploads():
+        problems.append(_problem("gavo.protocols.taprunner.getQTableFromJob(parameters, job,"
+                                 " queryProfile, timeout) is missing or changed"))
+    if not _has_local_zombie_check():
+        problems.append(_problem("gavo.protocols.uws.UWSWithQueueing has no"
+                                 " _ensureJobsAreRunning"))
     return problems
 
 
@@ -394,6 +406,72 @@ def _cached_pages_without_chunking():
     caching.CachedPage.render = render
 
 
+# ---------------------------------------------------------------- a cluster's service host
+
+# Set by instance/ in the environment of the DaCHS processes of a cluster's service host (and
+# so of the async jobs they start): the host's name (README, "Several hosts").
+CLUSTER_HOST_VARIABLE = "HEOBS_CLUSTER_HOST"
+# The database profile a query with TAP uploads runs with there (instance/dachs_config.py):
+# the untrusted role on the primary.
+UPLOAD_PROFILE = "uploadquery"
+
+
+def cluster_host():
+    """The name of the cluster's service host this process runs on, or None."""
+    return os.environ.get(CLUSTER_HOST_VARIABLE) or None
+
+
+def _can_route_uploads():
+    """Every TAP query, sync or async, gets its connection in taprunner.getQTableFromJob(
+    parameters, job, queryProfile, timeout), which runTAPJobNoState looks up by name."""
+    from gavo.protocols import taprunner
+
+    function = getattr(taprunner, "getQTableFromJob", None)
+    return function is not None and list(inspect.signature(function).parameters) == [
+        "parameters", "job", "queryProfile", "timeout"]
+
+
+def _uploads_on_the_primary():
+    """On a cluster's service host, untrustedquery reads on a replica, a hot standby, which
+    refuses the temporary tables DaCHS makes of TAP uploads ("cannot execute CREATE TABLE in a
+    read-only transaction"): a query with uploads gets its connection with UPLOAD_PROFILE."""
+    from gavo.protocols import taprunner
+
+    original = taprunner.getQTableFromJob
+    if getattr(original, "heobs_hook", False):
+        return
+
+    @functools.wraps(original)
+    def getQTableFromJob(parameters, job, queryProfile, timeout):
+        if parameters.get("upload") and queryProfile == "untrustedquery":
+            queryProfile = UPLOAD_PROFILE
+        return original(parameters, job, queryProfile, timeout)
+
+    getQTableFromJob.heobs_hook = True
+    taprunner.getQTableFromJob = getQTableFromJob
+
+
+def _has_local_zombie_check():
+    from gavo.protocols import uws
+
+    return callable(getattr(uws.UWSWithQueueing, "_ensureJobsAreRunning", None))
+
+
+def _no_local_zombie_check():
+    """DaCHS pushes an EXECUTING async job to ERROR when no process of its recorded PID is in
+    this machine's /proc (UWSWithQueueing._ensureJobsAreRunning, run when queued jobs cannot
+    start). On a cluster the job may run on another host, where that PID is: the check would
+    fail jobs that run well. The job keeper (dachs_ext/job_keeper.py) watches the jobs of every
+    host instead, by which host claims them."""
+    from gavo.protocols import uws
+
+    def _ensureJobsAreRunning(self):
+        """Left to dachs_ext/job_keeper.py on a cluster's service host."""
+
+    _ensureJobsAreRunning.heobs_hook = True
+    uws.UWSWithQueueing._ensureJobsAreRunning = _ensureJobsAreRunning
+
+
 @functools.lru_cache(1)
 def install():
     """Checks the installed DaCHS and Twisted and installs the hooks above, once per process;
@@ -406,7 +484,17 @@ def install():
     _cached_pages_without_chunking()
     _vo_errors_marked()
     _channel_in_query_meta()
+    install_cluster_hooks()
     return True
+
+
+def install_cluster_hooks():
+    """On a cluster's service host, the hooks every process that runs TAP queries needs: the
+    server processes (install()) and the async jobs' own (adql_functions.py, which they import
+    before the query: adql_function_loader)."""
+    if cluster_host():
+        _uploads_on_the_primary()
+        _no_local_zombie_check()
 
 
 def main():

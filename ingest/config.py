@@ -10,6 +10,7 @@ import dataclasses
 import datetime
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -30,6 +31,13 @@ SESAME_TIMEOUT = 3.0
 SELF_SIGNED = "self-signed"
 # etc/site.yaml's monitoring: who may read /metrics through the front: this machine only
 METRICS_ALLOW = ("127.0.0.1", "::1")
+# etc/site.yaml's cluster.balancer: when it leaves them out (why these values: that file)
+CLUSTER_SERVICE_PORT = 8081
+CLUSTER_CONNECT_TIMEOUT = 2.0
+CLUSTER_FAIL_TIMEOUT = 10
+CLUSTER_HEALTH_INTERVAL = 2.0
+# What names a host or a Debian PostgreSQL cluster in etc/site.yaml's cluster: block
+HOST_NAME = r"[a-z][a-z0-9-]{0,30}"
 
 
 class ConfigError(ValueError):
@@ -63,6 +71,59 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class DatabaseHost:
+    """The primary or a replica: its address and its Debian PostgreSQL cluster (pg_lsclusters)."""
+
+    address: str
+    pg_cluster: str = "main"
+
+
+@dataclass(frozen=True)
+class ClusterService:
+    """A service host of the cluster: where its nginx listens, and the replica its reads use."""
+
+    name: str
+    address: str
+    replica: str = None  # a name under cluster.replicas; None: reads on the primary
+
+
+@dataclass(frozen=True)
+class Balancer:
+    """The balancer (nginx) in front of the service hosts (README, "Several hosts")."""
+
+    address: str
+    # Seconds nginx waits to connect to a service host before it tries the next one.
+    connect_timeout: float = CLUSTER_CONNECT_TIMEOUT
+    # Seconds a service host stays out of the pool after a failed request (nginx's fail_timeout).
+    fail_timeout: int = CLUSTER_FAIL_TIMEOUT
+    # Seconds between two rounds of /health checks of every service host.
+    health_interval: float = CLUSTER_HEALTH_INTERVAL
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Several hosts: etc/site.yaml's cluster: block (README, "Several hosts")."""
+
+    shared_dir: str  # absolute: mounted at the same path on every service host and the primary
+    primary: DatabaseHost
+    replicas: dict  # name -> DatabaseHost
+    services: dict  # name -> ClusterService
+    balancer: Balancer
+    postgres_port: int = 5432  # every database host's PostgreSQL listens on it
+    service_port: int = 8081  # every service host's nginx listens on it (the balancer: `port`)
+
+    @property
+    def primary_address(self):
+        return self.primary.address
+
+    def reads_address(self, service):
+        """The addresses a service host's reads connect to, in order: its replica, then the
+        primary (libpq tries the next one when a host does not answer)."""
+        replica = self.services[service].replica
+        return ([self.replicas[replica].address] if replica else []) + [self.primary.address]
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The data centre (etc/site.yaml)."""
 
@@ -82,6 +143,7 @@ class SiteConfig:
     name_resolver: NameResolver = field(default_factory=NameResolver)
     https: Https = None  # None: plain HTTP
     monitoring: Monitoring = field(default_factory=Monitoring)
+    cluster: Cluster = None  # None: one host
     extra: dict = field(default_factory=dict)
 
 
@@ -277,6 +339,9 @@ def load_site(path):
         if not url.startswith("https://"):
             reader.fail("server_url", f"must be an https:// URL when https: is configured, not {url!r}")
     values["monitoring"] = _monitoring(reader.child("monitoring"))
+    if reader.mapping.get("cluster") is not None:
+        values["cluster"] = _cluster(reader.child("cluster"),
+                                     os.path.dirname(os.path.abspath(path)))
     return SiteConfig(extra=reader.extra(), **values)
 
 
@@ -314,6 +379,80 @@ def _monitoring(reader):
         except ValueError:
             reader.fail("metrics_allow", f"{value!r} is not an IP address or network (CIDR)")
     return Monitoring(metrics_allow=tuple(str(v) for v in allow))
+
+
+def _address(reader, name, required=True):
+    """An IP address (hosts reach each other by address: nginx's set_real_ip_from and
+    PostgreSQL's pg_hba.conf need addresses, not names)."""
+    value = reader.get(name, required=required)
+    if value is None:
+        return None
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        reader.fail(name, f"must be an IP address, not {value!r}")
+    return value
+
+
+def _host_names(reader, kind):
+    for name in reader.mapping:
+        if not re.fullmatch(HOST_NAME, str(name)):
+            reader.fail(name, f"a {kind} name must be lower-case letters, digits and '-',"
+                        " starting with a letter")
+
+
+def _cluster(reader, directory):
+    """etc/site.yaml's cluster: block; relative paths are relative to the file's directory."""
+    shared_dir = os.path.join(directory, reader.get("shared_dir", required=True))
+    primary = _database_host(reader.child("primary"))
+    replicas_reader = reader.child("replicas")
+    _host_names(replicas_reader, "replica")
+    replicas = {str(name): _database_host(replicas_reader.child(name))
+                for name in replicas_reader.mapping}
+    services_reader = reader.child("services")
+    if not services_reader.mapping:
+        reader.fail("services", "missing mandatory key (at least one service host)")
+    _host_names(services_reader, "service host")
+    services = {}
+    for name in services_reader.mapping:
+        entry = services_reader.child(name)
+        replica = entry.get("replica")
+        if replica is not None and replica not in replicas:
+            entry.fail("replica", f"names no replica under cluster.replicas: {replica!r}"
+                       f" (there are: {', '.join(replicas) or 'none'})")
+        services[str(name)] = ClusterService(str(name), _address(entry, "address"), replica)
+    balancer = _balancer(reader.child("balancer"))
+    port = _port(reader, "postgres_port", 5432)
+    service_port = _port(reader, "service_port", CLUSTER_SERVICE_PORT)
+    return Cluster(shared_dir=shared_dir, primary=primary, replicas=replicas, services=services,
+                   balancer=balancer, postgres_port=port, service_port=service_port)
+
+
+def _database_host(reader):
+    pg_cluster = reader.get("pg_cluster", default="main")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", pg_cluster):
+        reader.fail("pg_cluster", f"must be the name of a Debian PostgreSQL cluster (pg_lsclusters),"
+                    f" not {pg_cluster!r}")
+    return DatabaseHost(address=_address(reader, "address"), pg_cluster=pg_cluster)
+
+
+def _port(reader, name, default):
+    port = reader.get(name, int, default=default)
+    if not 0 < port < 65536:
+        reader.fail(name, f"must be a port number, not {port}")
+    return port
+
+
+def _balancer(reader):
+    connect_timeout = reader.get("connect_timeout", float, default=CLUSTER_CONNECT_TIMEOUT)
+    fail_timeout = reader.get("fail_timeout", int, default=CLUSTER_FAIL_TIMEOUT)
+    interval = reader.get("health_interval", float, default=CLUSTER_HEALTH_INTERVAL)
+    for name, value in (("connect_timeout", connect_timeout), ("fail_timeout", fail_timeout),
+                        ("health_interval", interval)):
+        if not 0 < value <= 600:
+            reader.fail(name, f"must be a number of seconds between 0 and 600, not {value}")
+    return Balancer(address=_address(reader, "address"), connect_timeout=connect_timeout,
+                    fail_timeout=fail_timeout, health_interval=interval)
 
 
 def _name_resolver(reader):

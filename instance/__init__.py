@@ -43,16 +43,27 @@ def log(msg):
 
 
 class Instance:
-    def __init__(self, name, port=None, data_dir=None, collections_file=None, site_file=None):
+    def __init__(self, name, port=None, data_dir=None, collections_file=None, site_file=None,
+                 host=None):
         """data_dir replaces the default collection's data directory; collections_file replaces
         etc/collections.yaml (the tests use one with proprietary observations), site_file
-        etc/site.yaml (the tests of HTTPS use one with an https: block)."""
+        etc/site.yaml (the tests of HTTPS use one with an https: block). host: the part of a
+        cluster (etc/site.yaml's cluster:) this is: "primary", "balancer" or a service host's
+        name; its files are in var/<name>-<host>/ (instance/cluster.py)."""
         self.name = name
-        self.root = os.path.join(PROJECT_ROOT, "var", name)
+        self.host = host
+        self.root = os.path.join(PROJECT_ROOT, "var", name if host is None else f"{name}-{host}")
         self.dbname = f"heobs_{name}"
-        self.site = config.load_site(site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml"))
+        site_file = site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml")
+        self.site = config.load_site(site_file)
         self._check_site()
-        self.port = int(port or self.site.port)
+        self.cluster = self.site.cluster
+        if host is not None:
+            self._check_host(site_file)
+        # The port clients reach: server_url's (on a cluster, the balancer's).
+        self.public_port = int(port or self.site.port)
+        # The port this host's nginx listens on.
+        self.port = self.cluster.service_port if self.service_host else self.public_port
         self.collections_file = collections_file or os.path.join(PROJECT_ROOT, "etc",
                                                                  "collections.yaml")
         self.collections = config.load_collections(self.collections_file, PROJECT_ROOT)
@@ -61,7 +72,8 @@ class Instance:
             self.collections[self.default_collection] = \
                 self.collections[self.default_collection].with_data_dir(data_dir)
         self.dachs_config = DachsConfig(self)
-        self.db = Database(self.dbname)
+        self.db = Database(self.dbname, self.cluster.primary.pg_cluster if self.cluster else None,
+                           dsn=self._primary_dsn() if self.service_host else None)
         self.rds = ResourceDescriptors(self)
         self.registry = Registry(self)
         self._features = None
@@ -74,9 +86,60 @@ class Instance:
         if missing:
             sys.exit(f"etc/site.yaml: missing mandatory key(s): {', '.join(missing)}")
 
+    def _check_host(self, site_file):
+        if self.cluster is None:
+            sys.exit(f"{site_file}: no cluster: block, so no host {self.host!r} (README,"
+                     " \"Several hosts\")")
+        if self.host not in ("primary", "balancer", *self.cluster.services,
+                             *self.cluster.replicas):
+            sys.exit(f"{site_file}: cluster: no host {self.host!r} (there are: primary, balancer,"
+                     f" {', '.join([*self.cluster.replicas, *self.cluster.services])})")
+
+    @property
+    def service_host(self):
+        """This host's cluster.services entry (config.ClusterService), or None."""
+        if self.cluster is None or self.host in (None, "primary", "balancer"):
+            return None
+        return self.cluster.services[self.host]
+
+    @property
+    def bind_address(self):
+        """Where this host's nginx listens: a service host's address, else etc/site.yaml's."""
+        if self.service_host:
+            return self.service_host.address
+        if self.host == "balancer":
+            return self.cluster.balancer.address
+        return self.site.bind_address
+
+    @property
+    def https(self):
+        """etc/site.yaml's https: block where this host's nginx speaks HTTPS: at the front, which
+        on a cluster is the balancer (the service hosts behind it speak plain HTTP)."""
+        return None if self.service_host else self.site.https
+
+    def _primary_dsn(self):
+        """A service host's connection to the primary (as the trusted role, its password in
+        the password file dachs_config.py writes)."""
+        return (f"host={self.cluster.primary_address} port={self.cluster.postgres_port}"
+                f" dbname={self.dbname} user={self.role('trusted')}"
+                f" passfile={self.dachs_config.passfile_path}")
+
+    @property
+    def shared_state_dir(self):
+        """What every host of a cluster needs of the primary's state (the registry coverage
+        its ingests compute); the instance's state directory on one host."""
+        if self.cluster is None:
+            return os.path.join(self.root, "state")
+        return os.path.join(self.cluster.shared_dir, "state", self.name)
+
+    @property
+    def uws_dir(self):
+        """Where the async TAP jobs' files are: on a cluster, in the shared directory."""
+        return os.path.join(self.cluster.shared_dir, "uwsjobs", self.name)
+
     @property
     def server_url(self):
-        return self.site.server_url.format(port=self.port)
+        return self.site.server_url.format(port=self.public_port)
 
     def role(self, profile):
         return f"{self.dbname}_{profile}"
@@ -200,7 +263,7 @@ class Instance:
     def _init_database(self):
         """Creates the database and runs `dachs init` on it, unless that was done before;
         True if it did."""
-        ensure_superuser_role()
+        ensure_superuser_role(self.db.pg_cluster)
         if self.db.exists() and self.db.has_schema("tap_schema"):
             if not self.db.table_exists("ivoa", "obscore"):  # an earlier set-up stopped halfway
                 self.dachs("imp", "//obscore")
@@ -255,7 +318,7 @@ class Instance:
 
     # ---------------------------------------------------------------- server
     def is_up(self):
-        return server.answers(self.port, tls=self.site.https is not None)
+        return server.answers(self.port, tls=self.https is not None, address=self.bind_address)
 
     @property
     def process_count(self):
@@ -307,7 +370,7 @@ class Instance:
         """Drops the database, its roles and the instance directory."""
         import shutil
 
-        ensure_superuser_role()  # on a fresh machine, even looking needs the role
+        ensure_superuser_role(self.db.pg_cluster)  # on a fresh machine, even looking needs it
         self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
         shutil.rmtree(self.root, ignore_errors=True)
 

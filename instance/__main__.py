@@ -1,12 +1,17 @@
 """Command line of an instance:
 
     python3 -m instance serve|prepare|ingest|drop|rds|destroy [--instance NAME] [options]
+    python3 -m instance cluster primary|replica|service|balancer [--host NAME] [options]
 
 serve: prepare, then run the server in the foreground until Ctrl-C (what `make serve` does);
 prepare: configure, init the database and publish every collection (incrementally; idempotent);
 ingest: publish the named collections (default: all) and exit 1 if any observation was rejected;
 drop: withdraw a whole collection; rds: only render the RDs and DaCHS's configuration;
 destroy: drop the instance's database, roles and files.
+
+cluster: play one role of a cluster of hosts (etc/site.yaml's cluster: block; instance/cluster.py):
+primary and replica set PostgreSQL up and return, service and balancer serve in the foreground.
+With a cluster: block, prepare, ingest, drop, rds and destroy work on the primary's files.
 
 The instance is "serve" (var/serve, database heobs_serve) unless --instance names another.
 """
@@ -16,7 +21,7 @@ import sys
 
 from instance import DachsError, DatabaseError, Instance
 from instance.publication import PublicationError
-from instance import server
+from instance import balancer, cluster, server
 from instance.server import ServerError
 
 DEFAULT_INSTANCE = "serve"
@@ -26,7 +31,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m instance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["serve", "prepare", "ingest", "drop", "rds",
-                                           "destroy"])
+                                           "destroy", "cluster"])
+    parser.add_argument("role", nargs="?", choices=cluster.ROLES,
+                        help="cluster: the role this host plays")
+    parser.add_argument("--host", default=None, metavar="NAME",
+                        help="cluster replica|service: this host's name under cluster.replicas or"
+                        " cluster.services of etc/site.yaml")
     parser.add_argument("--instance", default=DEFAULT_INSTANCE, metavar="NAME",
                         help="its files go to var/NAME, its database is heobs_NAME"
                         f" (default: {DEFAULT_INSTANCE})")
@@ -47,9 +57,42 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def instance_of(args, host=None):
+    return Instance(args.instance, port=args.port, data_dir=args.data,
+                    collections_file=args.collections, host=host)
+
+
+def run_cluster(args):
+    """One role of a cluster (instance/cluster.py)."""
+    if args.role is None:
+        sys.exit(f"cluster needs a role: {', '.join(cluster.ROLES)}")
+    if args.role in ("replica", "service") and not args.host:
+        sys.exit(f"cluster {args.role} needs --host NAME (make serve ROLE={args.role} HOST=NAME)")
+    inst = instance_of(args, host=args.host if args.role in ("replica", "service") else args.role)
+    if args.role == "primary":
+        summaries = cluster.primary(inst, args.collection, strict=args.strict,
+                                    prebuild=args.prebuild)
+        sys.exit(0 if all(s.ok for s in summaries.values()) else 1)
+    elif args.role == "replica":
+        cluster.replica(inst, args.host)
+    elif args.role == "service":
+        server.clear_port(inst)
+        cluster.prepare_service(inst)
+        inst.serve_foreground()
+    else:
+        balancer.serve(inst)
+
+
 def run(args):
-    inst = Instance(args.instance, port=args.port, data_dir=args.data,
-                    collections_file=args.collections)
+    if args.action == "cluster":
+        return run_cluster(args)
+    inst = instance_of(args)
+    if inst.cluster is not None:
+        if args.action == "serve":
+            sys.exit("etc/site.yaml has a cluster: block: say which role this host plays,"
+                     " `make serve ROLE=primary|replica|service|balancer [HOST=<name>]`"
+                     " (README, \"Several hosts\")")
+        inst = instance_of(args, host="primary")
     unknown = [n for n in args.collection or [] if n not in inst.collections]
     if unknown:
         sys.exit(f"No collection {', '.join(unknown)} in {inst.collections_file}"

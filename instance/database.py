@@ -20,7 +20,7 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or set up; the message says what to do."""
 
 
-def _default_version():
+def default_version():
     """The PostgreSQL major version Debian's `postgresql` package depends on, or None."""
     out = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", "postgresql"],
                          capture_output=True, text=True)
@@ -31,28 +31,32 @@ def _default_version():
     return None
 
 
-@functools.lru_cache(1)
-def cluster_port():
-    """The port of the cluster the service uses: the online `main` cluster of the version Debian's
-    postgresql package installs (15 on Debian 12, 17 on Debian 13; bin/setup-system starts it),
-    else the only online cluster. Read from pg_lsclusters: after an upgrade from Debian 12 the
-    new cluster usually listens on 5433, not 5432."""
+def clusters():
+    """pg_lsclusters as rows: [version, cluster, port, status, owner, data directory, log]."""
     try:
         out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         raise DatabaseError(f"pg_lsclusters failed ({exc}): is PostgreSQL installed?"
                             " (bin/setup-system installs it)")
-    # columns: version cluster port status owner data-directory log-file
-    online = [line.split() for line in out.stdout.splitlines()
-              if len(line.split()) >= 4 and line.split()[3].startswith("online")]
-    version = _default_version()
-    chosen = [c for c in online if c[0] == version and c[1] == "main"] or \
-        (online if len(online) == 1 else [])
+    return [line.split() for line in out.stdout.splitlines() if len(line.split()) >= 4]
+
+
+@functools.lru_cache(4)
+def cluster_port(name=None):
+    """The port of the cluster the service uses: the online `main` cluster of the version Debian's
+    postgresql package installs (15 on Debian 12, 17 on Debian 13; bin/setup-system starts it),
+    else the only online cluster; with name, that version's cluster of this name (a cluster's
+    primary: etc/site.yaml's cluster.primary.pg_cluster). Read from pg_lsclusters: after an upgrade from
+    Debian 12 the new cluster usually listens on 5433, not 5432."""
+    online = [c for c in clusters() if c[3].startswith("online")]
+    version = default_version()
+    chosen = [c for c in online if c[0] == version and c[1] == (name or "main")] or \
+        (online if len(online) == 1 and name is None else [])
     if not chosen:
         raise DatabaseError(
             f"no PostgreSQL cluster to use: pg_lsclusters shows {len(online)} online, and the"
-            f" main cluster of PostgreSQL {version} is not among them; start it with"
-            f" `pg_ctlcluster {version} main start` (bin/setup-system does)")
+            f" {name or 'main'} cluster of PostgreSQL {version} is not among them; start it with"
+            f" `pg_ctlcluster {version} {name or 'main'} start` (bin/setup-system does for main)")
     return int(chosen[0][2])
 
 
@@ -71,14 +75,26 @@ def superuser():
 
 
 class Database:
-    """One database of the cluster, reached as superuser()."""
+    """One database of the cluster (the main one, or the Debian cluster named pg_cluster),
+    reached as superuser()."""
 
-    def __init__(self, name):
+    def __init__(self, name, pg_cluster=None, dsn=None):
+        """dsn: reached with this libpq connection string instead (a cluster's service host
+        reads the primary's catalogue as the instance's trusted role)."""
         self.name = name
+        self.pg_cluster = pg_cluster
+        self.dsn = dsn
+
+    @property
+    def port(self):
+        return cluster_port(self.pg_cluster)
 
     def connect(self, dbname=None):
         """An autocommit connection to this database (or dbname)."""
-        connection = psycopg2.connect(dbname=dbname or self.name, port=cluster_port())
+        if self.dsn:
+            connection = psycopg2.connect(self.dsn)
+        else:
+            connection = psycopg2.connect(dbname=dbname or self.name, port=self.port)
         connection.autocommit = True
         return connection
 
@@ -151,13 +167,13 @@ class Database:
                        dbname="postgres")
 
 
-def ensure_superuser_role():
+def ensure_superuser_role(pg_cluster=None):
     """DaCHS's `init` needs a PostgreSQL superuser; as Debian does for dachsroot, the user running
     the service gets one of its own name (peer authentication, no password). Made by PostgreSQL's
     own tools as the postgres user, which needs root."""
     user = superuser()
     try:
-        if Database("postgres").value("SELECT rolsuper FROM pg_roles WHERE rolname=%s", (user,)):
+        if Database("postgres", pg_cluster).value("SELECT rolsuper FROM pg_roles WHERE rolname=%s", (user,)):
             return
         exists = True
     except psycopg2.OperationalError:
@@ -165,7 +181,7 @@ def ensure_superuser_role():
     if os.geteuid() != 0:
         raise DatabaseError(f"PostgreSQL role {user} is missing or not a superuser; as postgres,"
                             f" run: createuser --superuser {user}")
-    port = str(cluster_port())
+    port = str(cluster_port(pg_cluster))
     as_postgres = ["runuser", "-u", "postgres", "--"]
     if not exists:
         print(f"[instance] creating PostgreSQL superuser role {user}", flush=True)

@@ -28,7 +28,7 @@ class Registry:
         self.inst = inst
 
     def _coverage_path(self, collection):
-        return os.path.join(self.inst.root, "state", f"coverage-{collection.schema}.json")
+        return os.path.join(self.inst.shared_state_dir, f"coverage-{collection.schema}.json")
 
     def stored_coverage(self, collection):
         """The coverage computed at the last ingest, or None."""

@@ -26,7 +26,7 @@ class TLSError(RuntimeError):
 def certificate_files(inst):
     """(certificate, key) paths nginx reads for the instance, making a self-signed pair if the
     configuration asks for one; None without HTTPS."""
-    https = inst.site.https
+    https = inst.https
     if https is None:
         return None
     if https.certificate != SELF_SIGNED:

@@ -27,8 +27,12 @@ def parse_args(argv=None):
                         help="where nginx listens (the instance's port)")
     parser.add_argument("--backend", type=int, action="append", default=[], metavar="PORT",
                         help="the port of a DaCHS process (repeated)")
-    parser.add_argument("--dbname", required=True, help="the instance's database")
-    parser.add_argument("--db-port", type=int, required=True, help="PostgreSQL's port")
+    parser.add_argument("--db", required=True, metavar="CONNINFO",
+                        help="the instance's database where this host writes (a libpq connection"
+                        " string: the instance's PostgreSQL, or a cluster's primary)")
+    parser.add_argument("--reads-db", metavar="CONNINFO",
+                        help="a cluster's service host: the database its reads use (its replica,"
+                        " then the primary)")
     parser.add_argument("--state-dir", required=True, help="the instance's state directory")
     parser.add_argument("--cache-dir", required=True, help="the product cache")
     parser.add_argument("--cache-limit", type=int, required=True, help="its size limit, bytes")
@@ -42,7 +46,7 @@ class Exporter:
         self.requests = metrics.RequestMetrics(self.registry)
         self.registry.register(metrics.ProductCacheCollector(args.cache_dir, args.cache_limit))
         self.registry.register(metrics.IngestCollector(args.state_dir))
-        self.registry.register(metrics.DatabaseCollector(args.dbname, args.db_port))
+        self.registry.register(metrics.DatabaseCollector(args.db))
         self.metrics_app = make_wsgi_app(self.registry)
         address, _, port = args.front.rpartition(":")
         self.front = (address.strip("[]"), int(port))
@@ -60,8 +64,8 @@ class Exporter:
         return [b"Only /metrics and /health are served here.\n"]
 
     def health(self, start_response):
-        ok, results = health.health(self.front, self.args.backend, self.args.dbname,
-                                    self.args.db_port)
+        ok, results = health.health(self.front, self.args.backend, self.args.db,
+                                    self.args.reads_db)
         document = {"status": "ok" if ok else "failing",
                     "checks": [{"check": name, "ok": passed, "detail": detail}
                                for name, passed, detail in results]}

@@ -35,20 +35,35 @@ def check_tap(port):
     return f"DaCHS on port {port} answers TAP"
 
 
-def check_database(dbname, port):
-    """PostgreSQL answers a query on the instance's database."""
-    with psycopg2.connect(dbname=dbname, port=port, connect_timeout=TIMEOUT,
+def check_database(conninfo):
+    """PostgreSQL answers a query on the instance's database (conninfo: a libpq connection
+    string)."""
+    with psycopg2.connect(conninfo, connect_timeout=TIMEOUT,
                           application_name="heobs-health") as conn:
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
     conn.close()
-    return f"database {dbname} answers"
+    return f"database {conn.info.dbname} answers"
 
 
-def health(front, backend_ports, dbname, db_port):
+def check_reads(conninfo):
+    """A cluster's service host: where a read connection lands (libpq tries the replica, then
+    the primary, as the DaCHS processes' ADQL queries do)."""
+    with psycopg2.connect(conninfo, connect_timeout=TIMEOUT,
+                          application_name="heobs-health") as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_is_in_recovery()")
+            standby = cursor.fetchone()[0]
+    conn.close()
+    return f"reads on {conn.info.host} ({'a replica' if standby else 'the primary'})"
+
+
+def health(front, backend_ports, conninfo, reads_conninfo=None):
     """(ok, [(check, ok, what it found)]) for front (address, port), the DaCHS processes'
-    ports and the database."""
-    checks = [("front", check_front, front), ("database", check_database, (dbname, db_port))]
+    ports, the database (and on a cluster's service host where its reads go)."""
+    checks = [("front", check_front, front), ("database", check_database, (conninfo,))]
+    if reads_conninfo:
+        checks.append(("reads", check_reads, (reads_conninfo,)))
     checks += [(f"dachs:{port}", check_tap, (port,)) for port in backend_ports]
     with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
         futures = [(name, pool.submit(function, *args)) for name, function, args in checks]

@@ -132,8 +132,9 @@ class DatabaseCollector:
     """Connections to the instance's database, by role and state, from pg_stat_activity (a new
     connection at each scrape, so that a restarted PostgreSQL is seen as it is)."""
 
-    def __init__(self, dbname, port):
-        self.dbname, self.port = dbname, port
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+        self.dbname = psycopg2.extensions.parse_dsn(conninfo)["dbname"]
 
     def collect(self):
         up = GaugeMetricFamily("heobs_database_up", "1 if the exporter could read the instance's"
@@ -157,7 +158,7 @@ class DatabaseCollector:
         yield from (up, connections, limit)
 
     def _read(self):
-        with psycopg2.connect(dbname=self.dbname, port=self.port, connect_timeout=5,
+        with psycopg2.connect(self.conninfo, connect_timeout=5,
                               application_name="heobs-exporter") as conn:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT usename, state, count(*) FROM pg_stat_activity"
