@@ -98,9 +98,9 @@ class Instance:
     @property
     def service_host(self):
         """This host's cluster.services entry (config.ClusterService), or None."""
-        if self.cluster is None or self.host in (None, "primary", "balancer"):
+        if self.cluster is None:
             return None
-        return self.cluster.services[self.host]
+        return self.cluster.services.get(self.host)
 
     @property
     def bind_address(self):
@@ -272,7 +272,7 @@ class Instance:
             log(f"creating database {self.dbname}")
             self.db.create()
         log(f"dachs init on {self.dbname}")
-        self.dachs("init", "-d", f"dbname={self.dbname}")
+        self.dachs("init", "-d", f"dbname={self.dbname} port={self.db.port}")
         self.dachs("imp", "//obscore")
         return True
 

@@ -45,6 +45,8 @@ def parse_args(argv=None):
     parser.add_argument("--data", default=None,
                         help="data directory of the default collection (default: its data_dir"
                         " in etc/collections.yaml)")
+    parser.add_argument("--site", default=None, metavar="FILE",
+                        help="the site file (default: etc/site.yaml)")
     parser.add_argument("--collections", default=None, metavar="FILE",
                         help="the collections file (default: etc/collections.yaml)")
     parser.add_argument("--collection", action="append", default=None,
@@ -59,7 +61,7 @@ def parse_args(argv=None):
 
 def instance_of(args, host=None):
     return Instance(args.instance, port=args.port, data_dir=args.data,
-                    collections_file=args.collections, host=host)
+                    collections_file=args.collections, site_file=args.site, host=host)
 
 
 def run_cluster(args):

@@ -66,8 +66,8 @@ def primary(inst, names=None, strict=False, prebuild=False):
         raise DatabaseError(f"{pg} is a replica (standby.signal): the primary's cluster must be"
                             " another one (cluster.primary.pg_cluster)")
     changed = pg.configure(_listen(cluster, cluster.primary_address))
-    replication = [f"host replication {replication_role(inst)} {_host_network(a)} scram-sha-256"
-                   for a in cluster.replicas.values()]
+    replication = [f"host replication {replication_role(inst)} {_host_network(r.address)}"
+                   " scram-sha-256" for r in cluster.replicas.values()]
     hba_changed = pg.set_hba(replication + _service_lines(inst))
     pg.ensure_running(restart=bool(changed), reload=hba_changed)
     if changed or hba_changed:

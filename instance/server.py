@@ -376,10 +376,13 @@ def answers(port, tls=False, address="127.0.0.1"):
     if tls:
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    # Never through a proxy of the environment: this is the host's own server.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
     for path in READY_PATHS:
         try:
-            with urllib.request.urlopen(f"{'https' if tls else 'http'}://{host}:{port}{path}",
-                                        timeout=10, context=context) as r:
+            with opener.open(f"{'https' if tls else 'http'}://{host}:{port}{path}",
+                             timeout=10) as r:
                 if r.status != 200:
                     return False
         except OSError:

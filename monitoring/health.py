@@ -41,9 +41,10 @@ def check_database(conninfo):
     with psycopg2.connect(conninfo, connect_timeout=TIMEOUT,
                           application_name="heobs-health") as conn:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute("SELECT current_database()")
+            name = cursor.fetchone()[0]
     conn.close()
-    return f"database {conn.info.dbname} answers"
+    return f"database {name} answers"
 
 
 def check_reads(conninfo):
@@ -52,10 +53,10 @@ def check_reads(conninfo):
     with psycopg2.connect(conninfo, connect_timeout=TIMEOUT,
                           application_name="heobs-health") as conn:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_is_in_recovery()")
-            standby = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_is_in_recovery(), host(inet_server_addr())")
+            standby, address = cursor.fetchone()
     conn.close()
-    return f"reads on {conn.info.host} ({'a replica' if standby else 'the primary'})"
+    return f"reads on {address} ({'a replica' if standby else 'the primary'})"
 
 
 def health(front, backend_ports, conninfo, reads_conninfo=None):
