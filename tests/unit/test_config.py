@@ -177,3 +177,55 @@ def test_monitoring(tmp_path):
         with pytest.raises(ConfigError, match="monitoring.metrics_allow: "):
             load_site(write(tmp_path, f"authority: a.b\nmonitoring: {{metrics_allow: {bad}}}\n",
                             "site.yaml"))
+
+
+CLUSTER = """\
+authority: a.b
+cluster:
+  shared_dir: shared
+  primary: {address: 10.0.0.1}
+  replicas:
+    db2: {address: 10.0.0.2, pg_cluster: replica}
+  services:
+    web1: {address: 10.0.0.11, replica: db2}
+    web2: {address: 10.0.0.1}
+  balancer: {address: 10.0.0.1, fail_timeout: 5}
+"""
+
+
+def test_cluster(tmp_path):
+    assert load_site(write(tmp_path, "authority: a.b\n", "site.yaml")).cluster is None
+    cluster = load_site(write(tmp_path, CLUSTER, "site.yaml")).cluster
+    assert cluster.shared_dir == str(tmp_path / "shared")
+    assert (cluster.primary.address, cluster.primary.pg_cluster) == ("10.0.0.1", "main")
+    assert cluster.replicas["db2"].pg_cluster == "replica"
+    assert (cluster.postgres_port, cluster.service_port) == (5432, 8081)
+    # reads: the replica first, then the primary (libpq tries them in turn)
+    assert cluster.reads_address("web1") == ["10.0.0.2", "10.0.0.1"]
+    assert cluster.reads_address("web2") == ["10.0.0.1"]
+    # a two-host set-up: the primary, a service host and the balancer on one machine
+    assert cluster.balancer.address == cluster.services["web2"].address
+    assert (cluster.balancer.fail_timeout, cluster.balancer.connect_timeout) == (5, 2.0)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("  shared_dir: shared\n", ""), "cluster.shared_dir: missing mandatory key"),
+    (("{address: 10.0.0.1}\n  replicas", "{address: db1.example.org}\n  replicas"),
+     "cluster.primary.address: must be an IP address, not 'db1.example.org'"),
+    (("replica: db2}", "replica: db3}"),
+     "cluster.services.web1.replica: names no replica under cluster.replicas: 'db3'"),
+    (("    web1:", "    Web_1:"), "cluster.services.Web_1: a service host name must be"),
+    (("  services:\n    web1: {address: 10.0.0.11, replica: db2}\n    web2: {address: 10.0.0.1}\n",
+      "  services: {}\n"), "cluster.services: missing mandatory key"),
+    (("fail_timeout: 5", "fail_timeout: 0"), "cluster.balancer.fail_timeout: must be a number"),
+    (("  shared_dir: shared\n", "  shared_dir: shared\n  postgres_port: 99999\n"),
+     "cluster.postgres_port: must be a port number"),
+    (("pg_cluster: replica", "pg_cluster: 'a b'"),
+     "cluster.replicas.db2.pg_cluster: must be the name of a Debian PostgreSQL cluster"),
+    (("  balancer: {address: 10.0.0.1, fail_timeout: 5}\n", ""),
+     "cluster.balancer.address: missing mandatory key"),
+])
+def test_cluster_errors_name_the_key(tmp_path, edit, message):
+    assert edit[0] in CLUSTER
+    with pytest.raises(ConfigError, match=message):
+        load_site(write(tmp_path, CLUSTER.replace(*edit), "site.yaml"))
