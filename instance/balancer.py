@@ -101,6 +101,8 @@ def _server_block(listen, balancer, certificate, read_timeout):
     proxy_next_upstream {retry};
     location {READ_ONLY_POSTS} {{
       proxy_next_upstream {retry} non_idempotent;
+      # A request body sent on as it came could not be sent again to another host.
+      proxy_request_buffering on;
       # A host that vanishes (power cut, cable) closes nothing: a query under way on it is
       # tried on another host once it has been silent longer than a sync query may run.
       proxy_read_timeout {read_timeout}s;

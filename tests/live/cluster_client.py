@@ -37,6 +37,12 @@ def _plain(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
+def tap_many(url, query, times, verify=True):
+    """The same sync query `times` times; the number of rows of each answer."""
+    service = pyvo.dal.TAPService(url, session=session(verify))
+    return {"rows": [len(service.run_sync(query)) for _ in range(times)]}
+
+
 def tap_upload(url, rows=3, verify=True):
     """A sync TAP query on an uploaded table (DaCHS makes a temporary table of it)."""
     from astropy.table import Table
@@ -149,7 +155,7 @@ def load(base, did, seconds, clients=4, verify=True):
     return {"records": sorted(records)}
 
 
-COMMANDS = {f.__name__: f for f in (tap, tap_upload, submit, job, scs, datalink, get, count_until, load)}
+COMMANDS = {f.__name__: f for f in (tap, tap_many, tap_upload, submit, job, scs, datalink, get, count_until, load)}
 
 
 if __name__ == "__main__":
