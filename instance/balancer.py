@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 
-from instance import server, tls
+from instance import server, stop_process, tls
 
 # Seconds a host's /health may take (its own checks take 5 s at most: monitoring/health.py).
 HEALTH_TIMEOUT = 6
@@ -182,8 +182,6 @@ class Balancer:
 
 def serve(inst):
     """Runs the balancer in the foreground until Ctrl-C (or SIGTERM), or until nginx stops."""
-    from instance import stop_process
-
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     balancer = Balancer(inst)
     os.makedirs(os.path.join(inst.root, "logs"), exist_ok=True)

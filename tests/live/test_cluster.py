@@ -328,6 +328,13 @@ def test_what_a_sync_query_writes_on_the_primary(cluster):
            f" {times} queries and the /health checks meanwhile, each changed"
            f" {updated / inserted:.1f} times and deleted, {wal / inserted / 1024:.1f} kB of WAL"
            " per job (all writes on the primary)")
+    hosts = {v: k for k, v in cluster.net.hosts.items()}
+    connections = cluster.sql("primary", "SELECT host(client_addr), usename, count(*) FROM"
+                              " pg_stat_activity WHERE datname = current_database() AND"
+                              " client_addr IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")
+    report("connections to the primary after them, by host (one DaCHS process, the job keeper"
+           " and the exporter each) and role: " + ", ".join(
+               f"{hosts.get(a, a)} {role.rsplit('_', 1)[1]} {n}" for a, role, n in connections))
 
 
 def test_tap_upload_on_a_host_that_reads_on_the_replica(cluster):
