@@ -473,7 +473,7 @@ def test_a_service_host_killed_under_load(cluster):
         "primary", f"SELECT host FROM heobs_cluster.job_runners WHERE job_id = '{job_id}'")
         == [("web1",)], interval=0.5, timeout=30)
     load = cluster.start_load(30)
-    time.sleep(5)
+    time.sleep(3)
     [(phase,)] = cluster.sql("primary", f"SELECT phase FROM tap_schema.tapjobs WHERE jobid = '{job_id}'")
     assert phase == "EXECUTING"
     killed = time.time()
