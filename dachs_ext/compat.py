@@ -498,14 +498,7 @@ def install_cluster_hooks():
 
 
 def main():
-    """`python3 -m dachs_ext.compat`: exit 1 with every problem, or print features() as JSON.
-
-    The check reads DaCHS's code, not the database: DaCHS 2.8+ connects with the feed profile as
-    it is imported unless GAVO_INIT_RUNNING is set (as `dachs init` sets it), and before the
-    instance's database exists (a cluster's primary at its first start) or where no database
-    is on this host (a cluster's service host before its profiles are written) there is none to
-    connect to."""
-    os.environ.setdefault("GAVO_INIT_RUNNING", "1")
+    """`python3 -m dachs_ext.compat`: exit 1 with every problem, or print features() as JSON."""
     problems = check()
     if problems:
         print("\n".join(problems), file=sys.stderr)

@@ -176,10 +176,15 @@ class Instance:
         """Writes DaCHS's configuration and the RDs and sets the database up; returns (the ids
         of the RDs whose text changed, whether the database is new)."""
         os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
-        self.features()  # fails here, naming what is missing, if DaCHS cannot run the service
         self.dachs_config.write()
-        changed = self.rds.write_all()
         fresh = self._init_database()
+        # Fails here, naming what is missing, if DaCHS cannot run the service. (DaCHS 2.8+
+        # connects to the database as it is imported: the instance's, once `dachs init` made
+        # it, and not DaCHS's default one, which a cluster's host need not have.)
+        self.features()
+        changed = self.rds.write_all()
+        if not self.db.table_exists("ivoa", "obscore"):  # after etc/userconfig.rd: its columns
+            self.dachs("imp", "//obscore")
         self.db.create_float8range()  # before DaCHS creates a GTI table (its index needs it)
         return changed, fresh
 
@@ -265,15 +270,12 @@ class Instance:
         True if it did."""
         ensure_superuser_role(self.db.pg_cluster)
         if self.db.exists() and self.db.has_schema("tap_schema"):
-            if not self.db.table_exists("ivoa", "obscore"):  # an earlier set-up stopped halfway
-                self.dachs("imp", "//obscore")
             return False
         if not self.db.exists():
             log(f"creating database {self.dbname}")
             self.db.create()
         log(f"dachs init on {self.dbname}")
         self.dachs("init", "-d", f"dbname={self.dbname} port={self.db.port}")
-        self.dachs("imp", "//obscore")
         return True
 
     def _recreate_if_redefined(self, collection, rd_changed):

@@ -122,9 +122,9 @@ def replica(inst, name):
 def prepare_service(inst):
     """A service host's files: DaCHS's configuration (profiles on the primary and the replica),
     the RDs (of the collections the primary has published), the shared jobs directory."""
-    inst.features()
     os.makedirs(os.path.join(inst.root, "state"), exist_ok=True)
     inst.dachs_config.write()
+    inst.features()  # after the profiles: DaCHS 2.8+ connects to the primary as it is imported
     inst.rds.write_all()
     inst.rds.write_views(inst.published())
     os.makedirs(inst.uws_dir, exist_ok=True)
