@@ -6,7 +6,8 @@ It is DaCHS's own DatalinkCore with three things of ours:
   (rd/links.rd.in, which ivoa.obscore's DataLink service descriptor points to);
 - the links come from link_rows.py, with content_qualifier, plus the bundle service's #proc;
 - dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, once
-  datalink/access.py has allowed it.
+  datalink/access.py has allowed it (its provenance, metadata like its ObsCore row, and the
+  collection's documentation are public).
 
 DaCHS loads this file as a module of its own (customCore); the project root is put on sys.path so
 that it can import the project's packages.
@@ -31,6 +32,7 @@ from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
 from ingest.datasets import key_of_did  # noqa: E402
 from ingest.file_cache import read_when_changed  # noqa: E402
+from provenance import database as provenance_database  # noqa: E402
 
 compat.install()
 
@@ -103,7 +105,8 @@ def find_observation(collection, pubDID):
     name from the request), or a NotFoundFault."""
     with base.getTableConn() as conn:
         rows = list(conn.queryToDicts(
-            f"SELECT obs_id, data_rights, obs_release_date FROM {collection.schema}.obs"
+            f"SELECT obs_id, data_rights, obs_release_date, source_fingerprint"
+            f" FROM {collection.schema}.obs"
             " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
     if not rows:
         return DatalinkFault.NotFoundFault(
@@ -126,6 +129,26 @@ def check_access(descriptor, queryMeta):
         raise svcs.ForbiddenURI(f"Observation {descriptor.dataset} is proprietary{until}")
 
 
+def provenance_files(descriptor):
+    """{part: path} of the descriptor's provenance documents, built from its provenance rows when
+    they changed (the row's source_fingerprint changes with them)."""
+    schema = descriptor.collection.schema
+
+    def load():
+        with base.getTableConn() as conn:
+            cursor = conn.cursor()
+            records = provenance_database.read(cursor, schema, descriptor.pubDID)
+            return records, provenance_database.entities(cursor, records.named_entities())
+
+    return product_cache().provenance(schema, descriptor.dataset,
+                                      descriptor.row["source_fingerprint"], load)
+
+
+# Parts anyone may fetch: the collection's documentation and the dataset's provenance (metadata,
+# like its ObsCore row).
+PUBLIC_PARTS = {parts.DOCUMENTATION.name} | {p.name for p in parts.PROVENANCE_PARTS.values()}
+
+
 # ---- dlget
 
 
@@ -141,6 +164,8 @@ def deliver(rd, descriptor, args):
     stem = f"{collection.schema}_{descriptor.dataset}_{part.name}"
     if part is parts.DOCUMENTATION:
         path = cache.documentation(collection)
+    elif part in parts.PROVENANCE_PARTS.values():
+        path = provenance_files(descriptor)[part]
     else:
         files = cache.files(collection, descriptor.dataset)
         if part not in files:
@@ -200,7 +225,8 @@ class Core(compat.datalink_core_base()):
         rows = link_rows.links_for(
             descriptor.pubDID, descriptor.dataset, collection, product_cache(),
             base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
-            base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
+            base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"),
+            lambda: provenance_files(descriptor))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
@@ -214,9 +240,9 @@ class Core(compat.datalink_core_base()):
         return mime, payload
 
     def runForData(self, service, inputTable, queryMeta):
-        """dlget: the rights are checked before any data function runs (the documentation, which
-        is the collection's and not the observation's, is public)."""
-        if _single(inputTable.getParamDict().get("PART")) == parts.DOCUMENTATION.name:
+        """dlget: the rights are checked before any data function runs (PUBLIC_PARTS are
+        public)."""
+        if _single(inputTable.getParamDict().get("PART")) in PUBLIC_PARTS:
             return super().runForData(service, inputTable, queryMeta)
         for descriptor in self.descriptors:
             if isinstance(descriptor, ObservationDescriptor):

@@ -37,13 +37,26 @@ def link(pubDID, dlget_url, part, length, description=None):
         contentQualifier=part.content_qualifier,
         description=description or part.description,
         semantics=part.semantics,
+        localSemantics=part.local_semantics,
         contentType=part.content_type,
         contentLength=length)
 
 
-def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url):
+def provenance_links(pubDID, dlget_url, provenance_files):
+    """The rows of a data set's provenance documents; provenance_files(): their {part: path}
+    (datalink.cache.ProductCache.provenance), built if need be."""
+    try:
+        files = provenance_files()
+    except Exception as exc:  # an error row, never a 500
+        return [DatalinkFault.FatalFault(
+            pubDID, f"The provenance of this dataset cannot be written: {exc}",
+            semantics="#documentation")]
+    return [link(pubDID, dlget_url, part, os.path.getsize(path)) for part, path in files.items()]
+
+
+def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url, provenance_files):
     """The links of one observation: Links, a BundleLink, and DatalinkFaults where something is
-    broken.
+    broken; provenance_files: see provenance_links.
 
     Building the products here (once; later requests find them in the cache) is what makes
     content_length the exact size of what dlget returns.
@@ -59,6 +72,7 @@ def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url)
             rows.append(link(pubDID, dlget_url, part, os.path.getsize(path)))
     documentation = product_cache.documentation(collection)
     rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, os.path.getsize(documentation)))
+    rows.extend(provenance_links(pubDID, dlget_url, provenance_files))
     rows.append(BundleLink(pubDID, dataset, bundle_url))
     return rows
 

@@ -8,6 +8,7 @@ caller owns the transaction: write and delete the rows in the one that writes or
 datasets, so that both change together or not at all.
 """
 
+import functools
 import io
 
 from psycopg2 import sql
@@ -25,20 +26,40 @@ def table_name(table):
     return f"prov_{table}"
 
 
+@functools.lru_cache(maxsize=None)
 def column_names(table):
-    return [c.name for c in schemas.provenance_columns(table)]
+    """The columns of <schema>.prov_<table>, in the order they are written."""
+    return tuple(c.name for c in schemas.provenance_columns(table))
+
+
+class Staged:
+    """The rows of many datasets on their way to the database, kept as COPY text (a few dozen
+    rows a dataset: as dicts, those of 10^4 datasets would take hundreds of megabytes)."""
+
+    def __init__(self):
+        self.text = {table: [] for table in schemas.PROVENANCE_TABLES}
+
+    def add(self, records):
+        for table, rows in records.rows.items():
+            self.text[table].append(copy_text(rows, column_names(table)))
+
+    def copy(self, cursor, schema):
+        """COPYs everything added into <schema>.prov_*."""
+        for table, pieces in self.text.items():
+            text = "".join(pieces)
+            if text:
+                cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(schema, table_name(table)),
+                    sql.SQL(", ").join(map(sql.Identifier, column_names(table)))),
+                    io.StringIO(text))
 
 
 def write(cursor, schema, records):
     """COPYs the rows of every Records in `records` into <schema>.prov_*."""
-    records = list(records)
-    for table in schemas.PROVENANCE_TABLES:
-        names = column_names(table)
-        text = copy_text((row for r in records for row in r.rows[table]), names)
-        if text:
-            cursor.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(schema, table_name(table)),
-                sql.SQL(", ").join(map(sql.Identifier, names))), io.StringIO(text))
+    staged = Staged()
+    for one in records:
+        staged.add(one)
+    staged.copy(cursor, schema)
 
 
 def delete(cursor, schema, dids):

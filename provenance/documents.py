@@ -92,8 +92,10 @@ def serialize(doc, fmt):
 
 
 def png(doc):
-    """The graph of the document as a PNG image (Graphviz's dot draws it)."""
-    return prov_to_dot(doc, use_labels=True, show_element_attributes=False).create(format="png")
+    """The graph of the document as a PNG image (Graphviz's dot draws it): labels only, left to
+    right (the datasets on the left, what they were made from and by on the right)."""
+    return prov_to_dot(doc, use_labels=True, show_element_attributes=False,
+                       show_relation_attributes=False, direction="LR").create(format="png")
 
 
 def _parameter_id(row):

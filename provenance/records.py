@@ -132,3 +132,12 @@ class Records:
     def ids(self, table):
         """The ids of the entities, activities or agents in these rows."""
         return [row["id"] for row in self.rows[table]]
+
+    def named_entities(self):
+        """The ids of entities the relations name but these rows do not hold (the DL3 datasets
+        a product was made from: their rows are theirs)."""
+        named = {row["entity_id"] for table in ("used", "wasgeneratedby", "wasattributedto")
+                 for row in self.rows[table]}
+        named |= {row[key] for row in self.rows["wasderivedfrom"]
+                  for key in ("generated_entity_id", "used_entity_id")}
+        return sorted(named - set(self.ids("entity")))
