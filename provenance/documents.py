@@ -60,7 +60,7 @@ def document(records, referenced=()):
         parameter = names(_parameter_id(row))
         doc.entity(parameter, _present({
             prov.model.PROV_TYPE: voprov["Parameter"], prov.model.PROV_LABEL: row["name"],
-            prov.model.PROV_VALUE: row["value"], voprov["unit"]: row["unit"],
+            prov.model.PROV_VALUE: row["param_value"], voprov["unit"]: row["unit"],
             voprov["ucd"]: row["ucd"], voprov["description"]: row["description"]}))
         doc.used(names(row["activity_id"]), parameter, other_attributes={
             prov.model.PROV_ROLE: "parameter"})

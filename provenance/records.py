@@ -126,7 +126,7 @@ class Records:
         """parameter: a Parameter of the activity."""
         value = parameter.value
         self._add("parameter", activity_id=activity_id, name=parameter.name,
-                  value=None if value is None else str(value), unit=parameter.unit,
+                  param_value=None if value is None else str(value), unit=parameter.unit,
                   ucd=parameter.ucd, description=parameter.description)
 
     def ids(self, table):

@@ -146,11 +146,11 @@ def test_added_changed_and_withdrawn(published, ingest, service, tmp_path, tap):
     [entity] = tap.search(f"SELECT name FROM provenance.entity WHERE id = '{dids[corpus.BAD_OBS_ID]}'")
     assert "(Crab (re-processed))" in entity["name"]
     [fingerprint] = tap.search(
-        f"SELECT p.value FROM provenance.parameter AS p JOIN corpus.obs AS o"
+        f"SELECT p.param_value FROM provenance.parameter AS p JOIN corpus.obs AS o"
         f" ON p.activity_id = o.obs_publisher_did || '#ingest'"
         f" WHERE o.obs_id = '{corpus.BAD_OBS_ID}' AND p.name = 'source_fingerprint'"
-        f" AND p.value = o.source_fingerprint")
-    assert fingerprint["value"]
+        f" AND p.param_value = o.source_fingerprint")
+    assert fingerprint["param_value"]
 
     out = ingest(three)
     assert "3 unchanged" in out.stderr

@@ -138,8 +138,8 @@ def test_the_dataset_was_generated_by_its_ingest(tap, hess_23523):
                                                      "HE-ObsCore ingest")
     assert row["version"] == publication.project_version()
     assert row["start_time"] <= row["end_time"]
-    parameters = {r["name"]: r["value"] for r in tap.search(
-        f"SELECT name, value FROM provenance.parameter WHERE activity_id = '{hess_23523}#ingest'")}
+    parameters = {r["name"]: r["param_value"] for r in tap.search(
+        f"SELECT name, param_value FROM provenance.parameter WHERE activity_id = '{hess_23523}#ingest'")}
     [fingerprint] = tap.search(f"SELECT source_fingerprint FROM hess_dr1.obs"
                                f" WHERE obs_publisher_did = '{hess_23523}'")
     assert parameters["source_fingerprint"] == fingerprint["source_fingerprint"]
