@@ -268,6 +268,9 @@ def test_prebuild_builds_every_observations_files(restored, ingest, service, tmp
                         in os.walk(os.path.join(cache, obs_id)) if "event-list.fits" in names]
         built[obs_id] = os.stat(event_list).st_mtime_ns
         assert {"aeff.fits", "package.tar"} <= set(os.listdir(os.path.dirname(event_list)))
+        [provenance] = [d for d, _, names in os.walk(os.path.join(cache, obs_id))
+                        if "provenance-graph.png" in names]
+        assert {"provenance-json.json", "provenance-provn.provn"} <= set(os.listdir(provenance))
     did = service.instance.db.query(f"SELECT obs_publisher_did FROM corpus.obs WHERE obs_id ="
                                     f" '{corpus.OBS_IDS[0]}'")[0][0]
     response = requests.get(f"{service.url}/corpus/q/dl/dlget",
