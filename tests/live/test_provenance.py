@@ -247,3 +247,22 @@ def test_products_derived_from_23523(service, tap, products_schema, hess_23523):
     rows = tap.search("SELECT generated_entity_id FROM provenance.wasderivedfrom"
                       f" WHERE used_entity_id = '{hess_23526}'")
     assert {r["generated_entity_id"] for r in rows} == {other.did}
+
+
+def test_the_readme_provenance_queries(service, hess_23523):
+    """The pyvo block of the README's "Provenance" section, as written (with this test
+    instance's URL and authority)."""
+    import re
+
+    with open(os.path.join(PROJECT_ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("### Provenance: how each dataset was made")
+    [block] = re.findall(r"```python\n(.*?)```", text[start:text.index("\n### ", start + 1)], re.S)
+    names = {}
+    exec(block.replace("http://localhost:8080", service.url).replace(
+        "cherenkov-dl3.vo", service.instance.site.authority), names)
+    assert (names["software"]["name"], names["software"]["version"]) == (
+        "SASH FITS::EventListWriter", "1.4")
+    assert names["ingest"]["id"] == f"{hess_23523}#ingest"
+    assert names["ingest"]["version"] == publication.project_version()
+    assert len(names["products"]) == 0  # no processing has made anything of it here
