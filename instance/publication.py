@@ -22,6 +22,7 @@ A run:
 In strict mode nothing is written if any observation is rejected.
 """
 
+import contextlib
 import datetime
 import hashlib
 import itertools
@@ -307,7 +308,8 @@ class Publisher:
             # they never hold a copy of it.
             first = next(rows, None)
             rows = itertools.chain([] if first is None else [first], rows)
-        if not self.inst.published([collection]):
+        first = not self.inst.published([collection])
+        if first:
             self._create_table(collection)
         try:
             with self.inst.db.transaction() as cursor:
@@ -320,10 +322,11 @@ class Publisher:
                 provenance_database.delete(cursor, schema, replaced)
                 copy_in(cursor, schema, "obs", names, staging.copy_text(updated, names))
                 copy_in(cursor, schema, "gti", gti_names, staging.copy_text(gti_rows, gti_names))
-                provenance.staged.copy(cursor, schema)
+                with (provenance_database.indexes_built_after(cursor, schema) if first
+                      else contextlib.nullcontext()):
+                    provenance.staged.copy(cursor, schema)
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
-                provenance_database.analyze(cursor, schema)
                 summary.count("withdrawn", len(plan.withdrawn))
         except psycopg2.Error as exc:
             raise PublicationError(f"{collection.name}: PostgreSQL refused the rows; nothing was changed."

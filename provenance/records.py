@@ -51,7 +51,7 @@ def publisher(site):
     """The data centre that publishes (etc/site.yaml: publisher, publisher_url, contact email)."""
     return Agent(agent_id(site.authority, site.publisher), site.publisher, ORGANIZATION,
                  email=(site.contact or {}).get("email"), url=site.publisher_url,
-                 comment="The publisher of this service (etc/site.yaml)")
+                 comment="Publisher of this service (etc/site.yaml)")
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,18 @@ def test_what_datasets_share_is_listed_once(tap):
     assert {"H.E.S.S. Collaboration", "CTA Consortium", "IRAP"} <= {r["name"] for r in rows}
 
 
+def test_the_tables_have_their_indexes_after_a_first_ingest(service):
+    """A collection's first load builds the provenance tables' indexes after the rows are in
+    (provenance/database.py, indexes_built_after): they must all be there."""
+    found = {}
+    for table, definition in service.instance.db.query(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'hess_dr1'"
+            " AND tablename LIKE 'prov%'"):
+        found.setdefault(table, set()).add(definition.split("(")[-1].rstrip(")"))
+    assert found == {f"prov_{t}": {"obs_publisher_did", *render.PROVENANCE_INDEXES.get(t, ())}
+                     for t in schemas.PROVENANCE_TABLES}
+
+
 @pytest.mark.parametrize("view", schemas.PROVENANCE_TABLES)
 def test_tap_schema_describes_the_provenance_views(tap, view):
     rows = tap.search("SELECT column_name, unit, ucd, description FROM TAP_SCHEMA.columns"

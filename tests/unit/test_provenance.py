@@ -94,7 +94,7 @@ def test_the_ingest_is_this_service_with_its_version_fingerprints_and_times(tmp_
         (r["activity_id"], r["agent_id"], r["role"]) for r in records.rows["wasassociatedwith"]}
     assert rows_by_id(records, "agent")[publisher] == {
         "id": publisher, "name": "Test Data Centre", "type": "Organization", "email": "ops@example.org",
-        "url": "https://example.org/", "comment": "The publisher of this service (etc/site.yaml)",
+        "url": "https://example.org/", "comment": "Publisher of this service (etc/site.yaml)",
         "obs_publisher_did": DID}
     assert rows_by_id(records, "entity")[DID]["generated_at_time"] == READ_AT
 
@@ -116,8 +116,7 @@ def test_the_production_is_what_the_headers_say(tmp_path, publishing_site):
     assert {name: row["param_value"] for name, row in parameters.items()} == {
         "EV_CLASS": "hard", "IRF": "South_z20", "HDUVERS": "0.2", "CONFIG": "hard_fullEnclosure",
         "HDUCLAS3": "FULL-ENCLOSURE"}
-    assert parameters["CONFIG"]["description"] == ("Analysis configuration of the IRFs (AEFF header,"
-                                                   " CONFIG)")
+    assert parameters["CONFIG"]["description"] == "Analysis configuration of the IRFs (AEFF)"
     collaboration = "ivo://test.authority/agent#test-collaboration"
     institute = "ivo://test.authority/agent#irf-institute"
     assert (production["id"], collaboration, "producer") in {
