@@ -1,8 +1,9 @@
 """python3 -m bench [--smoke] [--n 10000] [--out BENCHMARKS.md]: every benchmark in one run.
 
 Order (each step needs the previous one): synthetic data (synth/) -> ingest of N observations
-through the real pipeline (bench/ingest.py) -> discovery at N -> the table grown in SQL to 10 N
--> discovery and concurrency at 10 N -> grown to 100 N -> discovery at 100 N -> download and
+through the real pipeline (bench/ingest.py) -> one observation with 40 000 GTIs made in SQL ->
+discovery and good-time queries (bench/goodtime.py) at N -> the table grown in SQL to 10 N
+-> discovery, good time and concurrency at 10 N -> grown to 100 N -> the same at 100 N -> download and
 files (on the observations that have files, and H.E.S.S. DL3 DR1 where it is). The bench instance is destroyed at the end, also on failure.
 """
 
@@ -16,7 +17,7 @@ import time
 
 from instance import PROJECT_ROOT
 
-from . import archive, concurrency, discovery, download, files, ingest, report
+from . import archive, concurrency, discovery, download, files, goodtime, ingest, report
 
 FULL = dict(n=10_000, runs=15, bundle=100, memory=1000, memory_bytes=1e9, clients=16,
             duration=60.0, file_duration=20.0, client_obs=100, ingest_runs=3)
@@ -75,8 +76,10 @@ def run(args):
         rows += guarded("ingest", lambda: ingest.tmoc_rows(archive.HESS_DIR, p["runs"]))
         cut = discovery.energy_cut(bench)
         adql = discovery.queries(cut)
+        bench.add_long_observation()
+        time_adql = goodtime.queries(bench)
         bench.start()
-        by_size = {}
+        by_size, time_by_size = {}, {}
         for size in sizes:
             if size > bench.count():
                 say(f"growing the table to {size} rows in SQL")
@@ -85,11 +88,14 @@ def run(args):
                 bench.start()
             say(f"discovery at {size} observations")
             by_size[size] = discovery.measure(bench, adql, p["runs"])
+            say(f"good time at an instant and in a window at {size} observations")
+            time_by_size[size] = discovery.measure(bench, time_adql, p["runs"])
             if size == sizes[1]:
                 say(f"concurrency: {p['clients']} clients for {p['duration']:g} s at {size} observations")
                 concurrency_rows = guarded("concurrency", lambda: concurrency.run(
                     bench, cut, p["clients"], p["duration"])[0])
         rows += discovery.rows_for(by_size)
+        rows += goodtime.rows_for(time_by_size)
         rows += concurrency_rows
         say(f"download: bundle of {p['bundle']} observations, memory with {p['memory']}")
         rows += guarded("download", lambda: download.run(
@@ -99,7 +105,7 @@ def run(args):
             f" gammapy fetches them, {{links}} in batches")
         rows += guarded("files", lambda: files.run(
             bench, p["clients"], p["file_duration"], p["client_obs"], 3 if args.smoke else 7))
-        context["plans"] = discovery.plans(by_size)
+        context["plans"] = {**discovery.plans(by_size), **discovery.plans(time_by_size)}
         context["data"] = data_text(n, args.seed, sizes, bench.skipped_indexes, data_dir)
     finally:
         bench.destroy()
@@ -132,9 +138,13 @@ def data_text(n, seed, sizes, skipped, data_dir):
         f"- The larger sizes ({', '.join(f'{s:,}' for s in sizes[1:])}) are **copies of those rows made in"
         " SQL** (`bench/archive.py`, `grow()`): new obs_id and obs_publisher_did, the position rotated in"
         " right ascension by multiples of the golden angle (s_ra and s_region together), the times moved"
-        " within the generator's 30 years; all other columns (energies, modes, t_intervals, the obs-index"
+        " within the generator's 30 years, their good time intervals (1-3 each, `synth.gti`) moved with"
+        " them; all other columns (energies, modes, t_intervals, the obs-index"
         " columns other than ra_pnt/tstart/tstop) are copied. The copies have no files: they are for"
         " discovery only (the issue allows metadata-only rows at these sizes).\n"
+        f"- One more observation (obs_id {archive.LONG_OBS_ID}) has {archive.LONG_GTIS:,} good time"
+        " intervals, like HAWC's drift scans: a copy of the first ingested row with GTIs of 2 minutes"
+        " every 3 minutes, made in SQL (`bench/archive.py`, `add_long_observation()`).\n"
         + (f"- Index(es) {', '.join(skipped)} not re-created after the copies: pgSphere builds the GiST"
            " index of 32-vertex s_region polygons at ~5 ms a row on this machine, over an hour for"
            " 10^6 rows; no benchmark query uses it (cones are on s_ra/s_dec through q3c)."

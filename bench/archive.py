@@ -8,8 +8,10 @@ Growing the collection: ingesting 10^5-10^6 observations through files does not 
 `make bench` has, so the larger sizes are made in SQL from the ingested rows (grow()): each copy
 gets a new obs_id and obs_publisher_did, its position rotated in right ascension (s_ra and
 s_region together, so the footprint stays consistent with the position) and its times moved
-within the generator's 30-year span. The issue allows metadata-only rows for these sizes; the
-copies have no files (DataLink on them is not benchmarked, only discovery is).
+within the generator's 30-year span, its good time intervals (synth.gti) with them. The issue allows
+metadata-only rows for these sizes; the copies have no files (DataLink on them is not benchmarked,
+only discovery is). One more observation, with 40 000 GTIs like HAWC's drift scans, is made in SQL
+too (add_long_observation).
 """
 
 import os
@@ -24,6 +26,9 @@ SCHEMA = "synth"
 TABLE = f"{SCHEMA}.obs"
 # Copies get obs_id = original + k * OBS_ID_STRIDE (the generator's ids stay far below).
 OBS_ID_STRIDE = 10_000_000
+GTI_TABLE = f"{SCHEMA}.gti"
+# The observation with tens of thousands of GTIs (add_long_observation), beyond every copy's obs_id.
+LONG_OBS_ID, LONG_GTIS = 10**15, 40_000
 # The generator's observations lie in MJD 61000-72000; copies are moved within that span.
 MJD_START, MJD_SPAN = 61000.0, 11000.0
 
@@ -168,7 +173,8 @@ class BenchArchive:
         """
         base = self.instance.db.value(f"SELECT count(*) FROM {TABLE} WHERE obs_id::bigint < %s",
                                       (OBS_ID_STRIDE,))
-        current = self.count()
+        current = self.instance.db.value(f"SELECT count(*) FROM {TABLE} WHERE obs_id::bigint < %s",
+                                         (LONG_OBS_ID,))
         if current >= target:
             return
         columns = [row[0] for row in self.sql(
@@ -191,6 +197,51 @@ class BenchArchive:
             + [definition for name, definition in indexes if name not in SKIPPED_INDEXES]
             + [f"ALTER TABLE {TABLE} ENABLE TRIGGER USER"]))
         self.skipped_indexes = sorted(SKIPPED_INDEXES & {name for name, _ in indexes})
+        self._copy_gtis(first_copy * OBS_ID_STRIDE)
+        self.sql(f"ANALYZE {TABLE}")
+
+    def _copy_gtis(self, first_id):
+        """The GTIs of the copies with obs_id >= first_id: their originals' GTIs, moved in time as
+        the copy's t_min was. Indexes dropped and re-made around the load, as in grow()."""
+        original = f"(copy.obs_id::bigint % {OBS_ID_STRIDE})::text"
+        shift = "(copy.t_min - o.t_min)"
+        self._load_gtis(
+            f"SELECT copy.obs_publisher_did, g.t_start + {shift}, g.t_stop + {shift}"
+            f" FROM {TABLE} AS copy JOIN {TABLE} AS o ON o.obs_id = {original}"
+            f" JOIN {GTI_TABLE} AS g ON g.obs_publisher_did = o.obs_publisher_did"
+            f" WHERE copy.obs_id::bigint >= {first_id} AND copy.obs_id::bigint < {LONG_OBS_ID}")
+
+    def _load_gtis(self, select):
+        indexes = self.sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname=%s"
+                           " AND tablename='gti'", (SCHEMA,))
+        self.sql(";\n".join(
+            [f'DROP INDEX {SCHEMA}."{name}"' for name, _ in indexes]
+            + [f"INSERT INTO {GTI_TABLE} (obs_publisher_did, t_start, t_stop) {select}"]
+            + [definition for _, definition in indexes]))
+        self.sql(f"ANALYZE {GTI_TABLE}")
+
+    def add_long_observation(self):
+        """One observation with LONG_GTIS good time intervals, like HAWC's drift scans (HAWC's Crab
+        has 39 250 in 62 days): a copy of the first ingested row whose GTIs are 2 minutes every
+        3 minutes for LONG_GTIS times 3 minutes, obs_id LONG_OBS_ID (outside grow()'s copies)."""
+        if self.instance.db.value(f"SELECT 1 FROM {TABLE} WHERE obs_id = %s", (str(LONG_OBS_ID),)):
+            return
+        columns = [row[0] for row in self.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema=%s"
+            " AND table_name='obs' ORDER BY ordinal_position", (SCHEMA,))]
+        step, length = 3.0 / 1440, 2.0 / 1440  # days
+        values = {"obs_id": f"'{LONG_OBS_ID}'",
+                  "obs_publisher_did": f"substring(obs_publisher_did from '^[^?]*') || '?{LONG_OBS_ID}'",
+                  "t_max": f"t_min + {LONG_GTIS * step}"}
+        self.sql(f"ALTER TABLE {TABLE} DISABLE TRIGGER USER;"
+                 f" INSERT INTO {TABLE} ({', '.join(columns)}) SELECT"
+                 f" {', '.join(values.get(c, c) for c in columns)} FROM {TABLE}"
+                 f" WHERE obs_id::bigint < {OBS_ID_STRIDE} ORDER BY obs_id::bigint LIMIT 1;"
+                 f" ALTER TABLE {TABLE} ENABLE TRIGGER USER")
+        self._load_gtis(
+            f"SELECT obs_publisher_did, t_min + j * {step}, t_min + j * {step} + {length}"
+            f" FROM {TABLE} CROSS JOIN generate_series(0, {LONG_GTIS - 1}) AS j(j)"
+            f" WHERE obs_id = '{LONG_OBS_ID}'")
         self.sql(f"ANALYZE {TABLE}")
 
 

@@ -7,6 +7,7 @@ DaCHS loads these modules itself, by path, from the resource descriptors rd/rend
 and these modules serve them:
 - link_rows.py: the rows of a {links} response, the one place a link row is made;
 - httpstream.py: bytes written in a thread sent to a Twisted request with flow control;
+- client.py: how a request reached the service (scheme, client address, credentials sent);
 - compat.py: every private or version-dependent API of DaCHS and Twisted, each behind a
   feature check, and the start-up check (`python3 -m dachs_ext.compat`);
 - sql_translation.py, xml_schemas.py: DaCHS's ADQL translation and XSD validator for the

@@ -55,9 +55,10 @@ class BundleResponse:
         return httpstream.send_built(request, self._build)
 
     def _build(self):
-        archive, representation = bundle.layout(self.observations,
-                                                datalink_core.product_cache())
-        return representation, archive.write
+        cache = datalink_core.product_cache()
+        archive, representation = bundle.layout(self.observations, cache)
+        return (representation, archive.write,
+                {httpstream.CACHE_HEADER: httpstream.cache_result(cache)})
 
 
 class _DescriptorGenerator(datalink.DescriptorGenerator):

@@ -119,7 +119,8 @@ def check():
     from gavo import adql, api
     from gavo.adql import morphhelpers
     from gavo.protocols import dali, datalink
-    from gavo.web import caching
+    from gavo import svcs
+    from gavo.web import caching, vodal
     from twisted.web import server
 
     problems = []
@@ -151,6 +152,12 @@ def check():
     if native != _writes_link_resources():
         problems.append(_problem("DataLink content_qualifier and ProcLinkDef arrived together in"
                                  " DaCHS 2.8; this DaCHS has one without the other"))
+    if not callable(getattr(dali, "serveDALIError", None)):
+        problems.append(_problem("gavo.protocols.dali has no serveDALIError"))
+    if "_writeErrorTable" not in vars(vodal.SCSRenderer):
+        problems.append(_problem("gavo.web.vodal.SCSRenderer has no _writeErrorTable"))
+    if not isinstance(vars(svcs.QueryMeta).get("fromRequest"), classmethod):
+        problems.append(_problem("gavo.svcs.QueryMeta has no fromRequest classmethod"))
     if native != _has_auth_user():
         problems.append(_problem("QueryMeta.getAuthUser and creds.getGroupsForAuthUser"
                                  " (DaCHS 2.8+) do not match this DaCHS's DataLink"))
@@ -296,6 +303,77 @@ def _client_errors_as_200():
     dali.getDALIError = getDALIError
 
 
+# The response header an error document answered with 200 carries, for nginx's access log
+# (monitoring/access_log.py: vo_error), which does not pass it on to the client.
+VO_ERROR_HEADER = "x-heobs-vo-error"
+
+
+def _vo_errors_marked():
+    """Marks every DALI error document (TAP, DataLink, UWS: dali.serveDALIError) and every cone
+    search error (SCS 1.03's INFO, SCSRenderer._writeErrorTable) with VO_ERROR_HEADER: both are
+    sent with status 200, as the standards want, so nginx cannot tell them from an answer."""
+    from gavo.protocols import dali
+    from gavo.web import vodal
+
+    if getattr(dali.serveDALIError, "heobs_hook", False):
+        return
+    serve_error = dali.serveDALIError
+
+    @functools.wraps(serve_error)
+    def serveDALIError(request, errInfo, *args, **kwargs):
+        _mark_vo_error(request, kwargs.get("queryStatus", args[1] if len(args) > 1 else "ERROR"))
+        return serve_error(request, errInfo, *args, **kwargs)
+
+    serveDALIError.heobs_hook = True
+    dali.serveDALIError = serveDALIError
+    write_error = vodal.SCSRenderer._writeErrorTable
+
+    @functools.wraps(write_error)
+    def _writeErrorTable(self, request, *args, **kwargs):
+        _mark_vo_error(request, "ERROR")
+        return write_error(self, request, *args, **kwargs)
+
+    vodal.SCSRenderer._writeErrorTable = _writeErrorTable
+
+
+def _mark_vo_error(request, status):
+    try:
+        request.setHeader(VO_ERROR_HEADER, str(status or "ERROR"))
+    except Exception:  # noqa: BLE001 (a request that cannot take headers any more: no mark)
+        pass
+
+
+# What nginx knows of a request (datalink/access.py decides what it means): queryMeta's key.
+CHANNEL_KEY = "heobs_channel"
+
+
+def _channel_in_query_meta():
+    """Every QueryMeta DaCHS makes from a request (renderers hand it to the cores) carries
+    the request's channel (dachs_ext/client.py): the cores see queryMeta, never the request,
+    and the access decision needs how the client came."""
+    from gavo import svcs
+    from dachs_ext import client
+
+    original = vars(svcs.QueryMeta)["fromRequest"].__func__
+    if getattr(original, "heobs_hook", False):
+        return
+
+    @functools.wraps(original)
+    def fromRequest(cls, request, *args, **kwargs):
+        queryMeta = original(cls, request, *args, **kwargs)
+        queryMeta[CHANNEL_KEY] = client.channel_of(request)
+        return queryMeta
+
+    fromRequest.heobs_hook = True
+    svcs.QueryMeta.fromRequest = classmethod(fromRequest)
+
+
+def request_channel(queryMeta):
+    """The client.Channel of the request queryMeta was made from; None if it was not made from
+    one (then no credentials are taken)."""
+    return queryMeta.get(CHANNEL_KEY)
+
+
 HOP_BY_HOP = (b"transfer-encoding", b"connection", b"keep-alive")
 
 
@@ -326,6 +404,8 @@ def install():
     if _infers_dali_error_status():
         _client_errors_as_200()
     _cached_pages_without_chunking()
+    _vo_errors_marked()
+    _channel_in_query_meta()
     return True
 
 

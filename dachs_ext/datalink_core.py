@@ -120,13 +120,27 @@ def check_access(descriptor, queryMeta):
     row = descriptor.row
     user, is_member = compat.request_credentials(queryMeta)
     outcome = access.verdict(row["data_rights"], row["obs_release_date"],
-                             descriptor.collection.owner_for(descriptor.dataset, descriptor.obs_id), user, is_member)
+                             descriptor.collection.owner_for(descriptor.dataset, descriptor.obs_id),
+                             user, is_member, compat.request_channel(queryMeta))
     until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
     if outcome == access.AUTHENTICATE:
         raise svcs.Authenticate(hint=f"Observation {descriptor.dataset} is proprietary{until}:"
                                      " log in as a member of its owner group")
     if outcome == access.FORBIDDEN:
         raise svcs.ForbiddenURI(f"Observation {descriptor.dataset} is proprietary{until}")
+    if outcome == access.INSECURE:
+        raise svcs.ForbiddenURI(insecure_message())
+
+
+def insecure_message():
+    """Why credentials are refused over plain HTTP, and where to send them instead."""
+    url = base.getConfig("web", "serverURL")
+    where = (f"use HTTPS: {url}" if url.startswith("https://") else
+             "this service has no HTTPS (etc/site.yaml, https:), so they are taken only from its"
+             " own machine")
+    return ("Credentials (user name and password) are refused over plain HTTP from another"
+            f" machine, where they cross the network in clear: {where}. Proprietary files need"
+            " them; public files need none.")
 
 
 def provenance_files(descriptor):
@@ -172,7 +186,7 @@ def deliver(rd, descriptor, args):
             raise svcs.UnknownURI(f"Observation {descriptor.dataset} has no {part.name}")
         path = files[part]
     descriptor.data = httpstream.FileResponse(path, part.content_type, f"{stem}.{part.extension}",
-                                              cache.root)
+                                              cache.root, httpstream.cache_result(cache))
 
 
 def _single(value):

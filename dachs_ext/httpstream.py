@@ -6,7 +6,8 @@ control.
 Where nginx fronts the DaCHS processes (instance/server.py) it tells them so with the request
 header ACCEL_HEADER, naming its internal location of the product cache: a file then goes out as
 an X-Accel-Redirect to it, and nginx sends the bytes itself (sendfile), with its own Range,
-conditional-request and HEAD handling. Without nginx (`processes: 1`) DaCHS sends the file.
+conditional-request and HEAD handling. Asked on a DaCHS process's own port (a client on this
+machine), DaCHS sends the file.
 
 DaCHS's own streaming (gavo.svcs.streaming) sends 50 kB pieces and, when the client is slower than
 the writer, polls every 0.1 s: for bundles of hundreds of megabytes that caps the rate far below
@@ -29,6 +30,14 @@ CHUNK = 4 << 20
 # Set by nginx on every request it passes on (a client's value is replaced): the prefix of the
 # internal location that serves the product cache.
 ACCEL_HEADER = "x-heobs-accel-location"
+# Set on a file or bundle response: "hit" if every file was in the product cache, "miss" if one
+# had to be built. For nginx's access log (monitoring/access_log.py), which keeps it from clients.
+CACHE_HEADER = "x-heobs-cache"
+
+
+def cache_result(cache):
+    """CACHE_HEADER's value for what a datalink.cache.ProductCache had to do."""
+    return "miss" if cache.builds else "hit"
 
 
 def _request_headers(request):
@@ -36,13 +45,14 @@ def _request_headers(request):
             for name, values in request.requestHeaders.getAllRawHeaders()}
 
 
-def send(request, representation, write_range):
+def send(request, representation, write_range, headers=None):
     """Answers a GET or HEAD for representation; write_range(out, start, stop) writes the bytes
-    [start, stop) of it to out.write. Returns NOT_DONE_YET (the request is finished here)."""
+    [start, stop) of it to out.write; headers: more response headers. Returns NOT_DONE_YET (the
+    request is finished here)."""
     compat.send_unencoded(request)
     answer = downloads.answer(representation, _request_headers(request))
     request.setResponseCode(answer.status)
-    for name, value in answer.headers.items():
+    for name, value in {**(headers or {}), **answer.headers}.items():
         request.setHeader(name, value)
     if not answer.has_body or request.method == b"HEAD":
         request.finish()
@@ -51,8 +61,8 @@ def send(request, representation, write_range):
 
 
 def send_built(request, build):
-    """Like send(), where build() -> (representation, write_range) takes time (building files):
-    it runs in a thread, off the reactor. A failure answers 500 with what went wrong."""
+    """Like send(), where build() -> (representation, write_range, headers) takes time (building
+    files): it runs in a thread, off the reactor. A failure answers 500 with what went wrong."""
     gone = []
     request.notifyFinish().addErrback(lambda _: gone.append(True))
 
@@ -72,9 +82,12 @@ def send_built(request, build):
     return server.NOT_DONE_YET
 
 
-def send_file(request, path, media_type, filename, cache_root):
-    """Sends the file at path (within the product cache at cache_root) as an attachment."""
+def send_file(request, path, media_type, filename, cache_root, cached=None):
+    """Sends the file at path (within the product cache at cache_root) as an attachment; cached:
+    CACHE_HEADER's value."""
     compat.send_unencoded(request)
+    if cached:
+        request.setHeader(CACHE_HEADER, cached)
     request.setHeader("content-type", media_type)
     request.setHeader("content-disposition", f'attachment; filename="{filename}"')
     location = request.getHeader(ACCEL_HEADER)
@@ -92,12 +105,14 @@ class FileResponse:
     """A built file as what a DaCHS data function returns (descriptor.data): DaCHS calls its
     render(request) and ignores what it returns, so the request is always finished here."""
 
-    def __init__(self, path, media_type, filename, cache_root):
+    def __init__(self, path, media_type, filename, cache_root, cached=None):
         self.path, self.type, self.filename, self.cache_root = \
             path, media_type, filename, cache_root
+        self.cached = cached  # CACHE_HEADER's value
 
     def render(self, request):
-        return send_file(request, self.path, self.type, self.filename, self.cache_root)
+        return send_file(request, self.path, self.type, self.filename, self.cache_root,
+                         self.cached)
 
 
 class Stop(Exception):

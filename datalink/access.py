@@ -5,13 +5,46 @@ are public when data_rights is `public` or the release date has passed; before t
 of the owner group (the collection's `owner`, or the observation's own in etc/collections.yaml)
 get them. Every download path asks `verdict()` (DaCHS's product embargoes do not cover custom
 DataLink data functions).
+
+Credentials (HTTP basic auth: a password in clear inside the request) are taken only over HTTPS,
+or from this machine, where they cross no network: a request with credentials over plain HTTP
+from elsewhere is refused whatever it asks for, and a proprietary file is never answered with a
+request for credentials (401) over plain HTTP from elsewhere, but with a refusal naming HTTPS.
 """
 
 import datetime
+import ipaddress
+from dataclasses import dataclass
 
 ALLOWED = "allowed"
 AUTHENTICATE = "authenticate"  # anonymous, or credentials that are not a member's: HTTP 401
 FORBIDDEN = "forbidden"  # no one may have it yet (no owner group configured): HTTP 403
+INSECURE = "insecure"  # credentials would cross a network in clear: HTTP 403, use HTTPS
+
+
+def is_loopback(address):
+    """True for an address of this machine's loopback (127.0.0.0/8, ::1, IPv4-mapped too)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except (AttributeError, ValueError):
+        return False
+    if getattr(ip, "ipv4_mapped", None):
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How a request reached the service (dachs_ext/client.py finds it)."""
+
+    scheme: str  # what the client used: "http" or "https"
+    client: str  # the client's address
+    credentials_sent: bool = False  # an Authorization header with a user
+
+    @property
+    def secure(self):
+        """Credentials may travel here: HTTPS, or plain HTTP on this machine's loopback."""
+        return self.scheme == "https" or is_loopback(self.client)
 
 
 def is_released(data_rights, release_date, now=None):
@@ -22,16 +55,20 @@ def is_released(data_rights, release_date, now=None):
     return release_date is not None and release_date <= now
 
 
-def verdict(data_rights, release_date, owner, user, is_member, now=None):
-    """ALLOWED, AUTHENTICATE or FORBIDDEN for a request by user (None: anonymous).
+def verdict(data_rights, release_date, owner, user, is_member, channel, now=None):
+    """ALLOWED, AUTHENTICATE, FORBIDDEN or INSECURE for a request by user (None: anonymous) that
+    came by channel (a Channel; None: unknown, taken as insecure).
 
     is_member(group) tells whether the request's credentials are valid and a member's of group
     (on the server: DaCHS's credentials, dachs_ext/compat.request_credentials).
     """
+    secure = channel is not None and channel.secure
+    if (user or (channel is not None and channel.credentials_sent)) and not secure:
+        return INSECURE
     if is_released(data_rights, release_date, now):
         return ALLOWED
     if not owner:
         return FORBIDDEN
     if user and is_member(owner):
         return ALLOWED
-    return AUTHENTICATE
+    return AUTHENTICATE if secure else INSECURE

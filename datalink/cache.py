@@ -56,6 +56,9 @@ _last_eviction = {}  # root -> time.monotonic() of the last look
 class ProductCache:
     def __init__(self, root, max_bytes=None):
         self.root, self.max_bytes = root, max_bytes
+        # Observations (or documentation) this object had to build files for: 0 means every file
+        # asked of it was in the cache (the metrics' hits and misses, monitoring/metrics.py).
+        self.builds = 0
 
     def _directory(self, collection, dataset):
         h = hashlib.sha256(PRODUCT_VERSION.encode())
@@ -90,6 +93,7 @@ class ProductCache:
         return paths
 
     def _build(self, collection, dataset, entries, missing, paths):
+        self.builds += 1
         with open_observation(collection, dataset) as obs:
             for part in missing:
                 data = parts.build(part, collection, obs)
@@ -135,6 +139,7 @@ class ProductCache:
         path = os.path.join(self.root, collection.schema, "documentation",
                             h.hexdigest()[:16] + ".txt")
         if not os.path.exists(path):
+            self.builds += 1
             os.makedirs(os.path.dirname(path), exist_ok=True)
             _write_atomically(path, parts.build_documentation(collection))
         return path
@@ -278,6 +283,13 @@ def _forget_other_keys(directory):
         other = os.path.join(parent, name)
         if name != key and name.startswith(PROVENANCE_KEY_PREFIX) == kind and os.path.isdir(other):
             shutil.rmtree(other, ignore_errors=True)
+
+
+def size_on_disk(root):
+    """Bytes the cache at root takes (a shared IRF file once); 0 before anything is built."""
+    if not os.path.isdir(root):
+        return 0
+    return _usage(root)[1]
 
 
 def _usage(root):

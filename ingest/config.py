@@ -8,6 +8,7 @@ must be one of public, proprietary, secure``.
 
 import dataclasses
 import datetime
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
@@ -25,6 +26,10 @@ SERVER_DEFAULTS = {"processes": "auto", "sync_timeout": 60, "async_slots": 4, "s
 SESAME_URLS = ("https://cds.unistra.fr/cgi-bin/nph-sesame/",
                "http://vizier.cfa.harvard.edu/viz-bin/nph-sesame/")
 SESAME_TIMEOUT = 3.0
+# etc/site.yaml's https: certificate value that asks for a self-signed certificate (instance/tls.py)
+SELF_SIGNED = "self-signed"
+# etc/site.yaml's monitoring: who may read /metrics through the front: this machine only
+METRICS_ALLOW = ("127.0.0.1", "::1")
 
 
 class ConfigError(ValueError):
@@ -39,6 +44,22 @@ class NameResolver:
 
     sesame_urls: tuple = SESAME_URLS  # tried in turn; empty: never ask
     timeout: float = SESAME_TIMEOUT  # seconds the page waits for Sesame at most
+
+
+@dataclass(frozen=True)
+class Https:
+    """TLS at the front (nginx): etc/site.yaml's https: block."""
+
+    certificate: str  # PEM file (absolute), or SELF_SIGNED: made for server_url's host
+    key: str = None  # PEM private key (absolute); None with SELF_SIGNED
+    http_port: int = None  # also plain HTTP on this port; None: HTTPS only
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """/metrics and /health at the front: etc/site.yaml's monitoring: block."""
+
+    metrics_allow: tuple = METRICS_ALLOW  # addresses or networks (CIDR) that may read /metrics
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,8 @@ class SiteConfig:
     # processes ("auto" or a number), sync_timeout, async_slots, sql_timeout: see etc/site.yaml
     server: dict = field(default_factory=lambda: dict(SERVER_DEFAULTS))
     name_resolver: NameResolver = field(default_factory=NameResolver)
+    https: Https = None  # None: plain HTTP
+    monitoring: Monitoring = field(default_factory=Monitoring)
     extra: dict = field(default_factory=dict)
 
 
@@ -248,7 +271,49 @@ def load_site(path):
             values[key] = value
     values["server"] = _server_settings(reader.child("server"))
     values["name_resolver"] = _name_resolver(reader.child("name_resolver"))
+    if reader.mapping.get("https") is not None:
+        values["https"] = _https(reader.child("https"), os.path.dirname(os.path.abspath(path)))
+        url = values.get("server_url", SiteConfig.server_url)
+        if not url.startswith("https://"):
+            reader.fail("server_url", f"must be an https:// URL when https: is configured, not {url!r}")
+    values["monitoring"] = _monitoring(reader.child("monitoring"))
     return SiteConfig(extra=reader.extra(), **values)
+
+
+def _https(reader, directory):
+    """etc/site.yaml's https: block; relative paths are relative to the file's directory."""
+    certificate = reader.get("certificate", required=True)
+    key = reader.get("key")
+    if certificate == SELF_SIGNED:
+        if key is not None:
+            reader.fail("key", f"must be left out with certificate: {SELF_SIGNED} (it is made too)")
+    else:
+        if key is None:
+            reader.fail("key", "missing mandatory key (the certificate's private key, a PEM file)")
+        certificate, key = (os.path.join(directory, p) for p in (certificate, key))
+        for name, value in (("certificate", certificate), ("key", key)):
+            if not os.path.isfile(value):
+                reader.fail(name, f"no such file: {value}")
+            if not os.access(value, os.R_OK):
+                reader.fail(name, f"cannot be read: {value}")
+    http_port = reader.get("http_port", int)
+    if http_port is not None and not 0 < http_port < 65536:
+        reader.fail("http_port", f"must be a port number, not {http_port}")
+    return Https(certificate=certificate, key=key, http_port=http_port)
+
+
+def _monitoring(reader):
+    """etc/site.yaml's monitoring: block."""
+    allow = reader.mapping.get("metrics_allow", list(METRICS_ALLOW))
+    reader.used.add("metrics_allow")
+    if not isinstance(allow, list):
+        reader.fail("metrics_allow", f"must be a list of addresses or networks, not {allow!r}")
+    for value in allow:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            reader.fail("metrics_allow", f"{value!r} is not an IP address or network (CIDR)")
+    return Monitoring(metrics_allow=tuple(str(v) for v in allow))
 
 
 def _name_resolver(reader):

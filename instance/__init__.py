@@ -32,6 +32,7 @@ from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
 from instance.rds import ResourceDescriptors  # noqa: E402
 from instance.registry import Registry  # noqa: E402
+from monitoring import ingest_counters  # noqa: E402
 from provenance import database as provenance_database  # noqa: E402
 from rd import render  # noqa: E402
 
@@ -43,13 +44,14 @@ def log(msg):
 
 
 class Instance:
-    def __init__(self, name, port=None, data_dir=None, collections_file=None):
+    def __init__(self, name, port=None, data_dir=None, collections_file=None, site_file=None):
         """data_dir replaces the default collection's data directory; collections_file replaces
-        etc/collections.yaml (the tests use one with proprietary observations)."""
+        etc/collections.yaml (the tests use one with proprietary observations), site_file
+        etc/site.yaml (the tests of HTTPS use one with an https: block)."""
         self.name = name
         self.root = os.path.join(PROJECT_ROOT, "var", name)
         self.dbname = f"heobs_{name}"
-        self.site = config.load_site(os.path.join(PROJECT_ROOT, "etc", "site.yaml"))
+        self.site = config.load_site(site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml"))
         self._check_site()
         self.port = int(port or self.site.port)
         self.collections_file = collections_file or os.path.join(PROJECT_ROOT, "etc",
@@ -138,19 +140,50 @@ class Instance:
             self.dachs("imp", "//obscore", "refreshAfterSchemaUpdate")
             self.dachs("imp", "//obscore")
         summaries = {}
+        moved = self._server_url_changed() and not fresh
         for name in names:
             collection = self.collections[name]
             self._recreate_if_redefined(
-                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed)
+                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed
+                or moved)
+            started = time.monotonic()
             summaries[name] = self._publish_one(collection, strict, prebuild)
+            # for the exporter's ingest metrics (monitoring/metrics.py)
+            ingest_counters.record(os.path.join(self.root, "state"), name,
+                                   summaries[name].counts, time.monotonic() - started,
+                                   failed=summaries[name].failure is not None)
             if self.published([collection]):
                 self.rds.record_table(collection)
+        if moved:
+            self._refresh_obscore_urls(names)
         self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
         self.registry.publish(self.published(), changed_rows)
+        with open(self._server_url_path(), "w", encoding="utf-8") as f:
+            f.write(self.server_url)
         return summaries
+
+    def _server_url_path(self):
+        return os.path.join(self.root, "state", "obscore-server-url")
+
+    def _server_url_changed(self):
+        """ivoa.obscore's access_url is written with the server URL when a collection's RD is
+        imported (DaCHS's \\getConfig{web}{serverURL} in its view): True if that was another
+        URL than server_url now (another port, or https)."""
+        with open(self._server_url_path(), "a+", encoding="utf-8") as f:
+            f.seek(0)
+            return f.read() not in ("", self.server_url)
+
+    def _refresh_obscore_urls(self, names):
+        """After `dachs imp -m` of the collections (_recreate_if_redefined), the collections not
+        published in this run get it too, and ivoa.obscore is made again from their parts."""
+        for collection in self.published():
+            if collection.name not in names:
+                self.dachs("imp", "-m", self.rds.rd_id(collection))
+        log(f"ivoa.obscore: access URLs now under {self.server_url}")
+        self.dachs("imp", "//obscore")
 
     def _publish_one(self, collection, strict, prebuild):
         """The Summary of publishing one collection. One that cannot be read at all (no
@@ -239,7 +272,7 @@ class Instance:
 
     # ---------------------------------------------------------------- server
     def is_up(self):
-        return server.answers(self.port)
+        return server.answers(self.port, tls=self.site.https is not None)
 
     @property
     def process_count(self):
@@ -280,11 +313,11 @@ class Instance:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if servers.stopped() is not None:
-                raise RuntimeError(f"a server process exited with {servers.stopped()}; see {logname}")
+                raise server.ServerError(f"a server process exited with {servers.stopped()}; see {logname}")
             if self.is_up():
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"the server did not answer on port {self.port} in {timeout} s")
+        raise server.ServerError(f"the server did not answer on port {self.port} in {timeout} s")
 
     # ---------------------------------------------------------------- removal
     def destroy(self):
@@ -297,6 +330,7 @@ class Instance:
 
 
 def stop_process(proc, timeout=20):
+    """Stops a process and its group (a Popen, or server.Servers, whose record it then removes)."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -304,3 +338,5 @@ def stop_process(proc, timeout=20):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    if getattr(proc, "record", None) is not None:
+        proc.record.remove()

@@ -16,6 +16,8 @@ import sys
 
 from instance import DachsError, DatabaseError, Instance
 from instance.publication import PublicationError
+from instance import server
+from instance.server import ServerError
 
 DEFAULT_INSTANCE = "serve"
 
@@ -36,7 +38,7 @@ def parse_args(argv=None):
     parser.add_argument("--collections", default=None, metavar="FILE",
                         help="the collections file (default: etc/collections.yaml)")
     parser.add_argument("--collection", action="append", default=None,
-                        help="ingest/drop: this collection (repeatable; ingest default: all)")
+                        help="ingest/drop/serve: this collection (repeatable; default: all)")
     parser.add_argument("--strict", action="store_true",
                         help="ingest: publish nothing of a collection if any observation is bad")
     parser.add_argument("--prebuild", action="store_true",
@@ -64,8 +66,9 @@ def run(args):
         for name in args.collection:
             inst.drop_collection(name)
     else:
-        names = args.collection if args.action == "ingest" else None
-        summaries = inst.prepare(names, strict=args.strict, prebuild=args.prebuild)
+        if args.action == "serve":
+            server.clear_port(inst)  # before an ingest that may take long, not after it
+        summaries = inst.prepare(args.collection, strict=args.strict, prebuild=args.prebuild)
         if args.action == "serve":
             inst.serve_foreground()
         sys.exit(0 if all(s.ok for s in summaries.values()) else 1)
@@ -74,7 +77,7 @@ def run(args):
 def main(argv=None):
     try:
         run(parse_args(argv))
-    except (DachsError, DatabaseError, PublicationError) as exc:
+    except (DachsError, DatabaseError, PublicationError, ServerError) as exc:
         sys.exit(f"[instance] {exc}")
 
 

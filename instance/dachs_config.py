@@ -133,6 +133,10 @@ class DachsConfig:
             "",
             "[web]",
             f"serverURL: {self.inst.server_url}",
+            # Behind nginx, DaCHS sees plain HTTP even where clients use HTTPS: every URL it
+            # writes is serverURL's, not one guessed from the request (DaCHS's advice for a
+            # reverse proxy).
+            "adaptProtocol: False",
             f"serverPort: {self.inst.port}",
             f"bindAddress: {site.bind_address}",
             f"sitename: {site.site_name}",

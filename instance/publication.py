@@ -40,9 +40,9 @@ from ingest import collection as ingest_collection
 from ingest import staging
 from ingest.columns import collection_column_names
 from ingest.datasets import key_of_did, publisher_did
-from instance.database import copy_in
 from ingest.progress import Progress
 from ingest.report import Summary
+from instance.database import copy_in
 from provenance import database as provenance_database
 from provenance import dl3 as provenance_dl3
 import schemas

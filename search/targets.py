@@ -193,7 +193,9 @@ def _ask_sesame(name, urls, timeout):
     # astropy reads both from process-wide settings; every caller in a process sets the same
     # (the service's configuration), so concurrent lookups do not disturb one another.
     name_resolve.sesame_url.set(list(urls))
-    data.conf.remote_timeout = timeout
+    # Longer than the caller waits (Sesame.position): a silent Sesame is always "did not answer
+    # within", never, by a race of two equal timeouts, astropy's own wording of the same thing.
+    data.conf.remote_timeout = 2 * timeout
     try:
         coordinates = name_resolve.get_icrs_coordinates(name)
     except name_resolve.NameResolveError as exc:

@@ -13,7 +13,7 @@ import pytest
 
 from bench import __main__ as bench_main
 
-BENCHMARKS = {"ingest", "discovery", "download", "concurrency", "files"}
+BENCHMARKS = {"ingest", "discovery", "time", "download", "concurrency", "files"}
 
 
 @pytest.fixture(scope="module")

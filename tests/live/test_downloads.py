@@ -1,7 +1,7 @@
 """Every download behaves like a file on a good web server: Content-Length equal to the bytes
 sent and to the {links} content_length, Accept-Ranges and Range (206, 416), HEAD, ETag and
 Last-Modified with conditional requests (304), no compression on the fly; through nginx (which
-sends the files itself) and from a DaCHS process alone (what `processes: 1` serves), alike.
+sends the files itself) and from a DaCHS process alone (asked on its own port), alike.
 Rights hold on every path and request kind, and nginx's internal location of the files cannot
 be reached from outside."""
 

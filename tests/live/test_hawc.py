@@ -24,6 +24,7 @@ from astropy.time import Time
 from instance import PROJECT_ROOT
 from rights import MEMBER, PROPRIETARY_SUBSET
 from test_datalink import GAMMAPY_PYTHON, expected_links, link_set
+from test_gti import check_good_time, gti_of_files
 from test_webform import Page, search
 
 NAME, COLLECTION = "hawc_crab_pass4", "HAWC-CRAB-PASS4"
@@ -205,6 +206,15 @@ def test_every_gti_is_in_the_gti_table_and_gaps_are_gaps(rows, subsets, tap):
     assert rows["GP-5"]["t_min"] < in_gap < rows["GP-5"]["t_max"]
     assert tap.search(query.format(x=in_gap))[0]["n"] == 0
     assert tap.search(query.format(x=float((starts[gap] + stops[gap]) / 2)))[0]["n"] == 1
+
+
+def test_good_time_of_every_subset_at_instants_and_windows(published, subsets, hawc_dir, tap, service):
+    """test_gti's check for HAWC: for instants and windows around each subset's GTIs (in them, in
+    their longest gap, at their edges), the transient query returns the subsets whose GTIs, read
+    from the files with astropy, have good time then."""
+    gtis = gti_of_files(hawc_dir, "hdu-index.fits.gz")
+    assert sorted(gtis) == sorted(f"{OBS_ID}-{event_type}" for event_type in subsets)
+    check_good_time(tap, service, NAME, COLLECTION, gtis)
 
 
 # ---- the web search page on HAWC's gaps and its mission elapsed time

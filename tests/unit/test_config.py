@@ -141,3 +141,39 @@ def test_name_resolver(tmp_path):
                          ("{timeout: soon}", "timeout: must be a number")):
         with pytest.raises(ConfigError, match="name_resolver." + message):
             load_site(write(tmp_path, f"authority: a.b\nname_resolver: {bad}\n", "site.yaml"))
+
+
+def test_https(tmp_path):
+    site = "authority: a.b\nserver_url: https://vo.example.org\n"
+    assert load_site(write(tmp_path, "authority: a.b\n", "site.yaml")).https is None
+    https = load_site(write(tmp_path, site + "https: {certificate: self-signed, http_port: 80}\n",
+                            "site.yaml")).https
+    assert (https.certificate, https.key, https.http_port) == ("self-signed", None, 80)
+    (tmp_path / "c.pem").write_text("certificate")
+    (tmp_path / "k.pem").write_text("key")
+    https = load_site(write(tmp_path, site + "https: {certificate: c.pem, key: k.pem}\n",
+                            "site.yaml")).https
+    assert (https.certificate, https.key) == (str(tmp_path / "c.pem"), str(tmp_path / "k.pem"))
+    for block, message in [
+            ("{key: k.pem}", "https.certificate: missing mandatory key"),
+            ("{certificate: c.pem}", "https.key: missing mandatory key"),
+            ("{certificate: missing.pem, key: k.pem}", "https.certificate: no such file: "),
+            ("{certificate: self-signed, key: k.pem}", "https.key: must be left out"),
+            ("{certificate: self-signed, http_port: 70000}", "https.http_port: must be a port"),
+            ("[c.pem]", "https: must be a mapping")]:
+        with pytest.raises(ConfigError, match=message):
+            load_site(write(tmp_path, site + f"https: {block}\n", "site.yaml"))
+    with pytest.raises(ConfigError, match="server_url: must be an https:// URL when https: is"):
+        load_site(write(tmp_path, "authority: a.b\nhttps: {certificate: self-signed}\n", "site.yaml"))
+
+
+def test_monitoring(tmp_path):
+    assert load_site(write(tmp_path, "authority: a.b\n", "site.yaml")).monitoring.metrics_allow \
+        == ("127.0.0.1", "::1")
+    monitoring = load_site(write(tmp_path, "authority: a.b\nmonitoring: {metrics_allow:"
+                                 " [10.0.0.0/8, 192.0.2.7]}\n", "site.yaml")).monitoring
+    assert monitoring.metrics_allow == ("10.0.0.0/8", "192.0.2.7")
+    for bad in ("10.0.0.0/8", "[everyone]"):
+        with pytest.raises(ConfigError, match="monitoring.metrics_allow: "):
+            load_site(write(tmp_path, f"authority: a.b\nmonitoring: {{metrics_allow: {bad}}}\n",
+                            "site.yaml"))

@@ -1,0 +1,3 @@
+from monitoring.exporter import main
+
+main()
