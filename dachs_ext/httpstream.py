@@ -73,12 +73,13 @@ def send_built(request, build):
 
 
 def send_file(request, path, media_type, filename, cache_root):
-    """Sends the file at path (within the product cache at cache_root) as an attachment."""
+    """Sends the file at path (within the product cache at cache_root; None: elsewhere, sent by
+    DaCHS) as an attachment."""
     compat.send_unencoded(request)
     request.setHeader("content-type", media_type)
     request.setHeader("content-disposition", f'attachment; filename="{filename}"')
     location = request.getHeader(ACCEL_HEADER)
-    relative = os.path.relpath(path, cache_root)
+    relative = os.path.relpath(path, cache_root) if cache_root else ".."
     if location and not relative.startswith(".."):
         request.setHeader("x-accel-redirect", location.rstrip("/") + "/" + relative)
         request.setHeader("content-length", "0")

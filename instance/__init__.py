@@ -15,6 +15,7 @@ Instance puts together the concerns, each in a module of its own:
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,6 +146,7 @@ class Instance:
             if self.published([collection]):
                 self.rds.record_table(collection)
         self._publish_views()
+        self._publish_derived(render.DERIVED_RD_ID in changed)
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
@@ -200,6 +202,28 @@ class Instance:
         for rd_id, (view, _) in render.VIEWS.items():
             if published and (rd_id in stale or not self.db.table_exists("ivoa", view)):
                 self.dachs("imp", rd_id)
+
+    def _publish_derived(self, rd_changed):
+        """The tables of the processing service's products (rd/derived.rd.in), which add them to
+        ivoa.obscore, and DaCHS's table of user UWS jobs. Made once and kept: their rows are
+        the products made since. A change of their columns re-creates them, which withdraws
+        every product (said in the log); a change of descriptive metadata only updates DaCHS's
+        metadata."""
+        if not self.db.table_exists("uws", "userjobs"):
+            self.dachs("imp", "//uws", "enable_useruws")
+        exists = self.db.table_exists(render.DERIVED_SCHEMA, "products")
+        if exists and self.rds.derived_redefined():
+            count = self.db.value(f"SELECT count(*) FROM {render.DERIVED_SCHEMA}.products")
+            log(f"the tables of the derived products changed: re-creating them ({count}"
+                " products withdrawn)")
+            self.dachs("drop", render.DERIVED_RD_ID)
+            shutil.rmtree(os.path.join(self.root, render.DERIVED_SCHEMA), ignore_errors=True)
+            exists = False
+        if not exists:
+            self.dachs("imp", render.DERIVED_RD_ID)
+            self.rds.record_derived()
+        elif rd_changed:
+            self.dachs("imp", "-m", render.DERIVED_RD_ID)
 
     def _drop_views(self):
         """The ivoa views depend on the collection tables: dropped before one of those is."""
@@ -272,8 +296,6 @@ class Instance:
     # ---------------------------------------------------------------- removal
     def destroy(self):
         """Drops the database, its roles and the instance directory."""
-        import shutil
-
         ensure_superuser_role()  # on a fresh machine, even looking needs the role
         self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
         shutil.rmtree(self.root, ignore_errors=True)

@@ -4,8 +4,8 @@ nginx in front of them on the instance's port.
 Why more than one: DaCHS answers every request in a single Python process, so however many
 clients there are, it keeps at most one core busy (BENCHMARKS.md, concurrency). Several DaCHS
 processes share the instance's database, configuration and state directory; nginx spreads the
-requests over them. Async TAP (UWS) goes to the first one only, so that one process queues and
-starts the jobs, as it does without nginx.
+requests over them. Async TAP and the processing service (UWS) go to the first one only, so
+that one process queues and starts the jobs, as it does without nginx.
 """
 
 import getpass
@@ -25,8 +25,9 @@ READY_PATHS = ("/tap/availability", "/bundle/q/dl/availability")
 # More processes than this would mostly add PostgreSQL connections (each DaCHS process keeps
 # pools of up to 20 per profile; PostgreSQL allows 100 by default) and memory, not speed.
 MAX_AUTO_PROCESSES = 4
-# UWS endpoints: TAP's async under its vanity name and under the TAP service's own URL.
-ASYNC_LOCATION = r"~ ^/(tap|__system__/tap/run)/async"
+# UWS endpoints: TAP's async under its vanity name and under the TAP service's own URL, and the
+# processing service's (rd/derived.rd.in).
+ASYNC_LOCATION = r"~ ^/((tap|__system__/tap/run)/async|derived/q/proc/(async|uws\.xml))"
 
 
 def process_count(setting):

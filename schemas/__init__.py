@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import yaml
 
 COLUMNS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "columns.yaml")
-TABLES = ("collection", "obscore", "hea", "gti")
+TABLES = ("collection", "obscore", "hea", "gti", "derived", "progenitor")
 
 
 @dataclass(frozen=True)
