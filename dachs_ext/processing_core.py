@@ -69,29 +69,65 @@ def input_table_xml():
             attrs += f' unit="{p.unit}"'
         if p.ucd:
             attrs += f' ucd="{p.ucd}"'
-        keys.append(f"<inputKey {attrs}><description>{p.description}</description></inputKey>")
+        # a job's parameters then show the defaults it ran with
+        default = f'<values default="{p.default}"/>' if p.default else ""
+        keys.append(f"<inputKey {attrs}><description>{p.description}</description>{default}"
+                    "</inputKey>")
     # exclusive: a parameter it does not know (a typo) is refused when the job is made
     return '<inputTable exclusive="True">' + "".join(keys) + "</inputTable>"
 
 
 class JobDocument(uwsactions.RootAction):
-    """The job resource (GET <job>), with the job's progress as its jobInfo (UWS 1.1 leaves that
-    element to the service)."""
+    """The job resource (GET <job>): DaCHS's, with each value of a repeated parameter (ID) a
+    <uws:parameter> of its own (UWS 1.1; DaCHS 2.7 writes the Python list), and the job's
+    progress as its jobInfo (UWS 1.1 leaves that element to the service)."""
 
     def doGET(self, job, request):
         document = super().doGET(job, request)
         if not isinstance(document, (str, bytes)):
             return document  # a slow poll (WAIT): DaCHS calls doGET again when it ends
-        return with_job_info(document, progress.read(job.getWD()))
+        tree = _parse(document)
+        _replace_parameters(tree, job)
+        _add_job_info(tree, progress.read(job.getWD()))
+        return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
 
 
-def with_job_info(document, info):
-    """The job document with <uws:jobInfo>: step, steps, stage, and the datasets used and left
-    out (with why), as far as the job got."""
-    if not info:
-        return document
+class ParametersDocument(uwsactions.ParameterAction):
+    """GET <job>/parameters, with repeated parameters as in JobDocument."""
+
+    def doGET(self, job, request):
+        request.setHeader("content-type", "text/xml")
+        return etree.tostring(parameters_element(job), xml_declaration=True, encoding="utf-8")
+
+
+def _parse(document):
     raw = document.encode("utf-8") if isinstance(document, str) else document
-    tree = etree.fromstring(raw, etree.XMLParser(remove_blank_text=False)).getroottree()
+    return etree.fromstring(raw).getroottree()
+
+
+def parameters_element(job):
+    """<uws:parameters> of a job: its parameters under the names clients send them by, one
+    element per value."""
+    element = etree.Element(f"{{{UWS_NAMESPACE}}}parameters", nsmap={"uws": UWS_NAMESPACE})
+    for p in parameters.PARAMETERS:
+        value = job.parameters.get(p.name.lower())
+        for single in (value if isinstance(value, list) else [value]):
+            etree.SubElement(element, f"{{{UWS_NAMESPACE}}}parameter", id=p.name).text = (
+                "" if single is None else str(single))
+    return element
+
+
+def _replace_parameters(tree, job):
+    old = tree.getroot().find(f"{{{UWS_NAMESPACE}}}parameters")
+    if old is not None:
+        old.getparent().replace(old, parameters_element(job))
+
+
+def _add_job_info(tree, info):
+    """<uws:jobInfo>: step, steps, stage, and the datasets used and left out (with why), as far
+    as the job got."""
+    if not info:
+        return
     job_info = etree.SubElement(tree.getroot(), f"{{{UWS_NAMESPACE}}}jobInfo")
     for name in ("step", "steps", "stage"):
         etree.SubElement(job_info, name).text = str(info[name])
@@ -99,7 +135,6 @@ def with_job_info(document, info):
         etree.SubElement(job_info, "used").text = did
     for did, reason in info.get("left_out", []):
         etree.SubElement(job_info, "leftOut", reason=reason).text = did
-    return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
 
 
 class ProcessingUWS(useruws.UserUWS):
@@ -109,7 +144,8 @@ class ProcessingUWS(useruws.UserUWS):
 
     def __init__(self, service):
         grammar = MS(svcs.ContextGrammar, inputTD=service.core.inputTable)
-        super().__init__(service, uwsactions.JobActions(JobDocument), grammar)
+        super().__init__(service, uwsactions.JobActions(JobDocument, ParametersDocument),
+                         grammar)
         settings = site().processing
         self.jobClass = compat.uws_job_class(
             self.jobClass, settings.job_lifetime_days * 86400, settings.execution_duration)
@@ -154,6 +190,8 @@ class Core(svcs.Core):
                                        " uws.xml endpoint", "ID")
         try:
             ProcessingJob(job, inputTable.args).run()
+            with job.getWritable() as wjob:  # DaCHS marks it COMPLETED, but leaves endTime NULL
+                wjob.change(endTime=datetime.datetime.utcnow())
         except KeyboardInterrupt:  # ABORT: DaCHS sent SIGINT to this job process
             _end(job, uws.ABORTED)
             raise SystemExit(0)

@@ -126,7 +126,8 @@ def products_votable(rows, links_url):
     """The `result` of a job (a VOTable, as bytes): one row per product published, with its
     {links} URL (links_url?ID=...)."""
     table = Table(rows=[(r["obs_publisher_did"], r["product"], r["dataproduct_type"],
-                         r["calib_level"], f"{links_url}?{urllib.parse.urlencode({'ID': r['obs_publisher_did']})}",
+                         r["calib_level"],
+                         f"{links_url}?{urllib.parse.urlencode({'ID': r['obs_publisher_did']})}",
                          r["obs_title"]) for r in rows],
                   names=("obs_publisher_did", "product", "dataproduct_type", "calib_level",
                          "access_url", "obs_title"))

@@ -164,7 +164,8 @@ def derived_table_signature():
     """Text that changes exactly when the derived tables must be re-created."""
     columns = schemas.load_columns()
     return "\n".join(column_element(c, required=c.not_null)
-                     for table in ("derived", "progenitor") for c in schemas.columns_in(table, columns))
+                     for table in ("derived", "progenitor")
+                     for c in schemas.columns_in(table, columns))
 # ---- Derived products (end) ------------------------------------------------------------------
 
 
