@@ -8,7 +8,8 @@ It is DaCHS's own DatalinkCore with three things of ours:
 - the links come from link_rows.py, with content_qualifier, plus the #proc rows of the bundle
   and processing services;
 - dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, or of a
-  product (processing/publication.py), once datalink/access.py has allowed it.
+  product (processing/publication.py), once datalink/access.py has allowed it (their provenance,
+  metadata like their ObsCore rows, and a collection's documentation are public).
 
 DaCHS loads this file as a module of its own (customCore); the project root is put on sys.path so
 that it can import the project's packages.
@@ -34,6 +35,7 @@ from ingest import config  # noqa: E402
 from ingest.datasets import key_of_did  # noqa: E402
 from ingest.file_cache import read_when_changed  # noqa: E402
 from processing import products, publication  # noqa: E402
+from provenance import database as provenance_database  # noqa: E402
 
 compat.install()
 
@@ -127,7 +129,8 @@ def find_observation(collection, pubDID):
     name from the request), or a NotFoundFault."""
     with base.getTableConn() as conn:
         rows = list(conn.queryToDicts(
-            f"SELECT obs_id, data_rights, obs_release_date FROM {collection.schema}.obs"
+            f"SELECT obs_id, data_rights, obs_release_date, source_fingerprint"
+            f" FROM {collection.schema}.obs"
             " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
     if not rows:
         return DatalinkFault.NotFoundFault(
@@ -177,6 +180,40 @@ def check_access(descriptor, queryMeta):
         raise svcs.ForbiddenURI(f"{what} is proprietary{until}")
 
 
+def provenance_files(descriptor):
+    """{part: path} of the descriptor's provenance documents, built from its provenance rows when
+    they changed (the row's source_fingerprint changes with them)."""
+    schema = descriptor.collection.schema
+
+    def load():
+        with base.getTableConn() as conn:
+            cursor = conn.cursor()
+            records = provenance_database.read(cursor, schema, descriptor.pubDID)
+            return records, provenance_database.entities(cursor, records.named_entities())
+
+    return product_cache().provenance(schema, descriptor.dataset,
+                                      descriptor.row["source_fingerprint"], load)
+
+
+def product_provenance_files(descriptor):
+    """provenance_files() of a product of the processing service: its rows never change once
+    written, so its obs_publisher_did keys the built documents."""
+    def load():
+        with base.getTableConn() as conn:
+            cursor = conn.cursor()
+            records = provenance_database.read(cursor, products.SCHEMA, descriptor.pubDID)
+            return records, provenance_database.entities(cursor, records.named_entities())
+
+    key = f"{descriptor.row['job_id']}-{descriptor.kind.name}"
+    return product_cache().provenance(products.SCHEMA, key, descriptor.pubDID, load)
+
+
+# Parts anyone may fetch: the collection's documentation and the dataset's provenance (metadata,
+# like its ObsCore row).
+PROVENANCE_PART_NAMES = {p.name for p in parts.PROVENANCE_PARTS.values()}
+PUBLIC_PARTS = {parts.DOCUMENTATION.name} | PROVENANCE_PART_NAMES
+
+
 # ---- dlget
 
 
@@ -194,6 +231,8 @@ def deliver(rd, descriptor, args):
     stem = f"{collection.schema}_{descriptor.dataset}_{part.name}"
     if part is parts.DOCUMENTATION:
         path = cache.documentation(collection)
+    elif part in parts.PROVENANCE_PARTS.values():
+        path = provenance_files(descriptor)[part]
     else:
         files = cache.files(collection, descriptor.dataset)
         if part not in files:
@@ -206,13 +245,18 @@ def deliver(rd, descriptor, args):
 def deliver_product(descriptor, args):
     """deliver() for a product: its FITS file (the default), plot or documentation."""
     name = _single(args.get("PART")) or parts.PRODUCT.name
-    part = next((p for p in parts.PRODUCT_PARTS if p.name == name), None)
+    offered = parts.PRODUCT_PARTS + tuple(parts.PROVENANCE_PARTS.values())
+    part = next((p for p in offered if p.name == name), None)
     if part is None:
         raise base.ValidationError(
-            f"A product has no part {name!r} (it has "
-            f"{', '.join(p.name for p in parts.PRODUCT_PARTS)})", "PART")
-    path = publication.file_of(derived_root(), descriptor.row["job_id"], descriptor.kind, part)
+            f"A product has no part {name!r} (it has {', '.join(p.name for p in offered)})",
+            "PART")
     stem = f"{descriptor.row['job_id']}-{descriptor.kind.name}"
+    if part in parts.PRODUCT_PARTS:
+        path = publication.file_of(derived_root(), descriptor.row["job_id"], descriptor.kind,
+                                   part)
+    else:
+        path = product_provenance_files(descriptor)[part]
     # Products are small: DaCHS sends them (nginx serves the product cache only).
     descriptor.data = httpstream.FileResponse(path, part.content_type,
                                               f"{stem}.{part.extension}", None)
@@ -272,7 +316,8 @@ class Core(compat.datalink_core_base()):
             rows = link_rows.links_for(
                 descriptor.pubDID, descriptor.dataset, collection, product_cache(),
                 base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
-                base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"), processing_url)
+                base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"), processing_url,
+                lambda: provenance_files(descriptor))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
@@ -286,15 +331,15 @@ class Core(compat.datalink_core_base()):
         return mime, payload
 
     def runForData(self, service, inputTable, queryMeta):
-        """dlget: the rights are checked before any data function runs (an observation's
-        documentation, which is the collection's and not the observation's, is public; a
-        product's, which tells its job, is the product's)."""
-        collection_documentation = (_single(inputTable.getParamDict().get("PART"))
-                                    == parts.DOCUMENTATION.name)
+        """dlget: the rights are checked before any data function runs (PUBLIC_PARTS of an
+        observation and the provenance of a product are public; a product's documentation, which
+        tells its fit, is the product's)."""
+        part = _single(inputTable.getParamDict().get("PART"))
         for descriptor in self.descriptors:
-            if isinstance(descriptor, ProductDescriptor) or (
-                    isinstance(descriptor, ObservationDescriptor)
-                    and not collection_documentation):
+            if isinstance(descriptor, ProductDescriptor):
+                if part not in PROVENANCE_PART_NAMES:
+                    check_access(descriptor, queryMeta)
+            elif isinstance(descriptor, ObservationDescriptor) and part not in PUBLIC_PARTS:
                 check_access(descriptor, queryMeta)
         return super().runForData(service, inputTable, queryMeta)
 
@@ -327,7 +372,8 @@ def product_links(descriptor, processing_url):
                          + "?" + urllib.parse.urlencode({"ID": did}))
     return link_rows.links_for_product(
         descriptor.pubDID, descriptor.row, files,
-        base.resolveCrossId(PRODUCTS_SERVICE).getURL("dlget"), urls, processing_url)
+        base.resolveCrossId(PRODUCTS_SERVICE).getURL("dlget"), urls, processing_url,
+        lambda: product_provenance_files(descriptor))
 
 
 def _grouped_by_id(rows, order):

@@ -42,14 +42,27 @@ def link(pubDID, dlget_url, part, length, description=None):
         contentQualifier=part.content_qualifier,
         description=description or part.description,
         semantics=part.semantics,
+        localSemantics=part.local_semantics,
         contentType=part.content_type,
         contentLength=length)
 
 
+def provenance_links(pubDID, dlget_url, provenance_files):
+    """The rows of a data set's provenance documents; provenance_files(): their {part: path}
+    (datalink.cache.ProductCache.provenance), built if need be."""
+    try:
+        files = provenance_files()
+    except Exception as exc:  # an error row, never a 500
+        return [DatalinkFault.FatalFault(
+            pubDID, f"The provenance of this dataset cannot be written: {exc}",
+            semantics="#documentation")]
+    return [link(pubDID, dlget_url, part, os.path.getsize(path)) for part, path in files.items()]
+
+
 def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url,
-              processing_url):
+              processing_url, provenance_files):
     """The links of one observation: Links, a BundleLink, a ProcessingLink, and DatalinkFaults
-    where something is broken.
+    where something is broken; provenance_files: see provenance_links.
 
     Building the products here (once; later requests find them in the cache) is what makes
     content_length the exact size of what dlget returns.
@@ -65,21 +78,25 @@ def links_for(pubDID, dataset, collection, product_cache, dlget_url, bundle_url,
             rows.append(link(pubDID, dlget_url, part, os.path.getsize(path)))
     documentation = product_cache.documentation(collection)
     rows.append(link(pubDID, dlget_url, parts.DOCUMENTATION, os.path.getsize(documentation)))
+    rows.extend(provenance_links(pubDID, dlget_url, provenance_files))
     rows.append(BundleLink(pubDID, dataset, bundle_url))
     rows.append(ProcessingLink(pubDID, processing_url, f"dataset {dataset}"))
     return rows
 
 
-def links_for_product(pubDID, row, files, dlget_url, progenitor_urls, processing_url):
+def links_for_product(pubDID, row, files, dlget_url, progenitor_urls, processing_url,
+                      provenance_files):
     """The links of one product of the processing service: its file (content_qualifier: its
-    dataproduct_type), plot and documentation (files: {part: path}), a #progenitor row per DL3
-    dataset it was made from (progenitor_urls: {their obs_publisher_did: their {links} URL}),
-    and the processing service, with which to make another."""
+    dataproduct_type), plot and documentation (files: {part: path}), its provenance documents
+    (provenance_files: see provenance_links), a #progenitor row per DL3 dataset it was made from
+    (progenitor_urls: {their obs_publisher_did: their {links} URL}), and the processing service,
+    with which to make another."""
     this = dataclasses.replace(parts.PRODUCT, content_qualifier=row["dataproduct_type"])
     rows = [link(pubDID, dlget_url, this, os.path.getsize(files[parts.PRODUCT]),
                  f"{row['obs_title']} (FITS)")]
     rows += [link(pubDID, dlget_url, part, os.path.getsize(files[part]))
              for part in (parts.PRODUCT_PLOT, parts.PRODUCT_DOCUMENTATION)]
+    rows += provenance_links(pubDID, dlget_url, provenance_files)
     for did, url in progenitor_urls.items():
         rows.append(Link(pubDID, url, contentQualifier="event-list",
                          description=f"DL3 dataset {did}, which this product was made from",

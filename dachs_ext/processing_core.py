@@ -7,7 +7,7 @@ QUEUED), and DaCHS runs it in a process of its own (`dachs uwsrun <job>`), which
 Core.run(). That checks the parameters and the datasets, the rights of the job's owner on them,
 lays the datasets out for gammapy, runs the analysis in the gammapy virtualenv
 (processing/job.py), publishes the three products (processing/publication.py: files, rows in
-derived.products and derived.progenitors, the provenance record) and adds the job's results.
+derived.products and derived.progenitors, their provenance) and adds the job's results.
 Its progress is in the job document's jobInfo (JobDocument). What can go wrong ends the job in
 ERROR with a message saying what: a bad parameter, unknown or unusable datasets, rights, a
 failing analysis; ABORT stops the analysis (the job process gets SIGINT) and the job is ABORTED.
@@ -38,7 +38,6 @@ from ingest import config  # noqa: E402
 from ingest.file_cache import read_when_changed  # noqa: E402
 from processing import inputs, parameters, products, progress, publication  # noqa: E402
 from processing import job as analysis  # noqa: E402
-import schemas  # noqa: E402
 
 compat.install()
 
@@ -213,6 +212,7 @@ class ProcessingJob:
 
     def __init__(self, job, args):
         self.job, self.args = job, args
+        self.started = datetime.datetime.utcnow()
         self.directory = job.getWD()
         self.settings = site().processing
         self.used, self.left_out = [], []
@@ -309,12 +309,11 @@ class ProcessingJob:
                 for kind in products.KINDS]
         progenitors = products.progenitor_rows([r["obs_publisher_did"] for r in rows],
                                                self.used)
+        provenance = publication.provenance_records(
+            {"id": job_id, "started": self.started, "ended": created,
+             "owner": self.job.owner}, values, report, self.used, rows, site())
         with base.getWritableAdminConn() as conn:
-            publication.write_rows(
-                conn.cursor(), rows, progenitors,
-                [c.name for c in schemas.columns_in("derived")],
-                [c.name for c in schemas.columns_in("progenitor")])
-            record_provenance(conn, description, values, report, self.used, rows)
+            publication.write_rows(conn.cursor(), rows, progenitors, provenance)
         self.add_results(outputs, rows)
 
     def add_results(self, outputs, rows):
@@ -329,9 +328,3 @@ class ProcessingJob:
                     wjob.addResult(f, "application/fits", kind.name)
                 with open(os.path.join(outputs, kind.plot()), "rb") as f:
                     wjob.addResult(f, "image/png", f"{kind.name}-plot")
-
-
-def record_provenance(conn, job, values, report, used, rows):
-    """The provenance of the products (the job as an activity with its parameters, gammapy's
-    version, the datasets used): the call site of the provenance API of branch `provenance`
-    (provenance/), to be filled in when it is merged."""

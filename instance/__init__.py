@@ -33,6 +33,7 @@ from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
 from instance.rds import ResourceDescriptors  # noqa: E402
 from instance.registry import Registry  # noqa: E402
+from provenance import database as provenance_database  # noqa: E402
 from rd import render  # noqa: E402
 
 PROFILES = ("admin", "trusted", "untrusted")
@@ -145,8 +146,8 @@ class Instance:
             summaries[name] = self._publish_one(collection, strict, prebuild)
             if self.published([collection]):
                 self.rds.record_table(collection)
-        self._publish_views()
         self._publish_derived(render.DERIVED_RD_ID in changed)
+        self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
@@ -189,18 +190,31 @@ class Instance:
             return
         if self.rds.table_redefined(collection):
             log(f"the table of {collection.name} changed: re-creating it")
-            self._drop_views()
+            self.drop_views()
             self.dachs("drop", self.rds.rd_id(collection))
         elif rd_changed:
             self.dachs("imp", "-m", self.rds.rd_id(collection))
 
-    def _publish_views(self, stale=()):
-        """ivoa.obscore_hea and ivoa.obscore_gti over the collections that have a table (stale:
-        the ids of view RDs to import again whatever else)."""
-        published = self.published()
-        stale = set(stale) | set(self.rds.write_views(published))
-        for rd_id, (view, _) in render.VIEWS.items():
-            if published and (rd_id in stale or not self.db.table_exists("ivoa", view)):
+    def view_sources(self, rd_id):
+        """The schemas whose tables the views of render.VIEWS[rd_id] are over: the published
+        collections for ivoa.obscore_hea and ivoa.obscore_gti; for the provenance views, every
+        schema with provenance tables (the collections, and the processing service's results)."""
+        if rd_id == render.PROVENANCE_RD_ID:
+            return [row[0] for row in self.db.query(
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = %s"
+                " AND table_schema != %s ORDER BY table_schema",
+                (provenance_database.table_name("entity"), provenance_database.VIEW_SCHEMA))]
+        return [c.schema for c in self.published()]
+
+    def publish_views(self, stale=()):
+        """The views of render.VIEWS over their source schemas (view_sources); stale: the ids of
+        view RDs to import again whatever else. Anything that adds or removes a source schema
+        calls it (the processing service too, once its schema has its provenance tables)."""
+        for rd_id, view_rd in render.VIEWS.items():
+            sources = self.view_sources(rd_id)
+            changed = self.rds.write_view(rd_id, sources)
+            missing = not all(self.db.table_exists(view_rd.schema, v) for v in view_rd.views)
+            if sources and (changed or rd_id in stale or missing):
                 self.dachs("imp", rd_id)
 
     def _publish_derived(self, rd_changed):
@@ -216,6 +230,7 @@ class Instance:
             count = self.db.value(f"SELECT count(*) FROM {render.DERIVED_SCHEMA}.products")
             log(f"the tables of the derived products changed: re-creating them ({count}"
                 " products withdrawn)")
+            self.drop_views()  # the provenance views are over its tables too
             self.dachs("drop", render.DERIVED_RD_ID)
             shutil.rmtree(os.path.join(self.root, render.DERIVED_SCHEMA), ignore_errors=True)
             exists = False
@@ -225,24 +240,27 @@ class Instance:
         elif rd_changed:
             self.dachs("imp", "-m", render.DERIVED_RD_ID)
 
-    def _drop_views(self):
-        """The ivoa views depend on the collection tables: dropped before one of those is."""
-        for view, _ in render.VIEWS.values():
-            self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("ivoa", view)))
+    def drop_views(self):
+        """The views depend on the tables they are over: dropped before one of those is (and
+        made again by publish_views)."""
+        for view_rd in render.VIEWS.values():
+            for view in view_rd.views:
+                self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(
+                    sql.Identifier(view_rd.schema, view)))
 
     def drop_collection(self, name):
-        """Withdraws a whole collection: its table, its ObsCore rows, its part of obscore_hea
-        (DaCHS marks its registry records deleted). Its entry in the collections file stays
+        """Withdraws a whole collection: its tables, its ObsCore rows, its part of obscore_hea,
+        obscore_gti and the provenance views (DaCHS marks its registry records deleted). Its entry in the collections file stays
         (remove it, or the next ingest publishes it again)."""
         collection = self.collections[name]
         if not self.published([collection]):
             log(f"{name} is not published")
             return
-        self._drop_views()
+        self.drop_views()
         self.dachs("drop", self.rds.rd_id(collection))
         self.rds.forget_table(collection)
         log(f"dropped {name}: its tables and its rows in ivoa.obscore")
-        self._publish_views(render.VIEWS)
+        self.publish_views(render.VIEWS)
 
     # ---------------------------------------------------------------- server
     def is_up(self):

@@ -14,18 +14,22 @@ A run:
    rows and withdraws the observations gone from the hdu-index, so a failure leaves every published
    row as it was, and ivoa.obscore never loses the collection (`dachs imp` creates a new
    collection's table, DaCHS's metadata and its part of ivoa.obscore first, with no rows: DaCHS's
-   row-by-row import took 3.5 ms a row, 35 s of the 125 s of a first ingest of 10^4 observations);
+   row-by-row import took 3.5 ms a row, 35 s of the 125 s of a first ingest of 10^4 observations).
+   Each dataset's GTIs and provenance (provenance/dl3.py: from what its headers say and from
+   this run) go in with it, and go with it;
 4. prints the summary: added, updated, unchanged, withdrawn, rejected with reasons.
 
 In strict mode nothing is written if any observation is rejected.
 """
 
+import datetime
 import hashlib
 import itertools
 import multiprocessing
 import os
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 
 import psycopg2
@@ -38,11 +42,13 @@ from ingest.datasets import key_of_did, publisher_did
 from instance.database import copy_in
 from ingest.progress import Progress
 from ingest.report import Summary
+from provenance import database as provenance_database
+from provenance import dl3 as provenance_dl3
 import schemas
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What the rows are computed by: a change here re-reads every observation.
-CODE_SOURCES = ("ingest", "schemas")
+CODE_SOURCES = ("ingest", "schemas", "provenance")
 
 
 @dataclass
@@ -70,6 +76,19 @@ def code_version():
                 with open(os.path.join(directory, name), "rb") as f:
                     h.update(name.encode() + b"\0" + f.read())
     return h.hexdigest()
+
+
+def project_version():
+    """The project's version and the hash of its ingest code: the ingest's version in the
+    provenance of every dataset."""
+    with open(os.path.join(PROJECT_ROOT, "pyproject.toml"), "rb") as f:
+        version = tomllib.load(f)["project"]["version"]
+    return f"{version} (code {code_version()[:12]})"
+
+
+def utc_now():
+    """The time now in UTC, as the database's timestamps hold it (naive)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def configuration_text(collection, site):
@@ -136,9 +155,10 @@ def _read_one(key):
     return _reader.result(key)
 
 
-def read_rows(reader, plan, summary, stream, gti_rows):
+def read_rows(reader, plan, summary, stream, gti_rows, provenance):
     """Yields (key, row) of the datasets to read, each row with its fingerprint, as they are read;
-    gti_rows (a list) receives the rows of their GTI table, summary the outcomes and rejections."""
+    gti_rows (a list) receives the rows of their GTI table, provenance (a Provenance) their
+    provenance rows, summary the outcomes and rejections."""
     new = set(plan.new)
     with Progress(total=len(plan.to_read), stream=stream, label=f"reading {summary.name}") as bar:
         for key, result in zip(plan.to_read, read_results(reader, plan.to_read)):
@@ -151,8 +171,25 @@ def read_rows(reader, plan, summary, stream, gti_rows):
             row["source_fingerprint"] = plan.fingerprints[key]
             gti_rows += [{"obs_publisher_did": row["obs_publisher_did"], "t_start": start, "t_stop": stop}
                          for start, stop in result.intervals]
+            provenance.add(row, result.production, plan.fingerprints[key])
             summary.count("added" if key in new else "updated")
             yield key, row
+
+
+class Provenance:
+    """The provenance rows of the datasets a run reads (provenance/dl3.py), staged for COPY."""
+
+    def __init__(self, collection, site):
+        self.collection, self.site = collection, site
+        self.run = provenance_dl3.IngestRun(
+            started=utc_now(), version=project_version(),
+            configuration_fingerprint=hashlib.sha256(
+                configuration_text(collection, site).encode()).hexdigest())
+        self.staged = provenance_database.Staged()
+
+    def add(self, row, production, source_fingerprint):
+        self.staged.add(provenance_dl3.dataset_records(
+            row, production, self.run, self.collection, self.site, source_fingerprint, utc_now()))
 
 
 # Reading in parallel pays once the processes' start is small against the reading (~10 ms per
@@ -234,14 +271,15 @@ class Publisher:
         """In one transaction: the rows of new datasets go into the collection's table as they are
         read (COPY, while the next ones are read: the database updates its indexes meanwhile); then
         the changed datasets' rows replace theirs (a changed dataset rejected now keeps its row as
-        it was, untouched), the GTIs of all of them go into the GTI table, and the withdrawn
-        datasets' rows go. In strict mode every dataset is read first, and with any rejection
+        it was, untouched), the GTIs and provenance rows of all of them go into the GTI and
+        provenance tables, and the withdrawn datasets' rows go from all. In strict mode every dataset is read first, and with any rejection
         nothing is written. A new collection's table is made by DaCHS first (see the module
         docstring)."""
         schema = collection.schema
         names = collection_column_names() + ["source_fingerprint"]
         gti_names = [c.name for c in schemas.columns_in("gti")]
         new, updated, gti_rows = set(plan.new), [], []
+        provenance = Provenance(collection, self.inst.site)
         started = time.monotonic()
 
         def new_rows(rows):
@@ -251,7 +289,7 @@ class Publisher:
                 else:
                     updated.append(row)
 
-        rows = read_rows(reader, plan, summary, self.stream, gti_rows)
+        rows = read_rows(reader, plan, summary, self.stream, gti_rows, provenance)
         if strict:
             rows = list(rows)
             if not summary.ok:
@@ -271,10 +309,13 @@ class Publisher:
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("DELETE FROM {} WHERE obs_publisher_did = ANY(%s)").format(
                         sql.Identifier(schema, table)), (replaced,))
+                provenance_database.delete(cursor, schema, replaced)
                 copy_in(cursor, schema, "obs", names, staging.copy_text(updated, names))
                 copy_in(cursor, schema, "gti", gti_names, staging.copy_text(gti_rows, gti_names))
+                provenance.staged.copy(cursor, schema)
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
+                provenance_database.analyze(cursor, schema)
                 summary.count("withdrawn", len(plan.withdrawn))
         except psycopg2.Error as exc:
             raise PublicationError(f"{collection.name}: PostgreSQL refused the rows; nothing was changed."

@@ -1,7 +1,7 @@
 """The resource descriptors of an instance, written into its inputs/ from rd/ (render.py): one
-RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the bundle service, the
-derived products and the processing service, the web search page, and etc/userconfig.rd. Each
-file is written here and nowhere else.
+RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the provenance views, the
+bundle service, the derived products and the processing service, the web search page, and
+etc/userconfig.rd. Each file is written here and nowhere else.
 """
 
 import hashlib
@@ -36,19 +36,15 @@ class ResourceDescriptors:
             native_content_qualifier=self.inst.features()["native_content_qualifier"])
         return write_if_changed(self.path(self.rd_id(collection)), text)
 
-    def write_views(self, collections):
-        """The RDs of the ivoa views over these collections (render.VIEWS); the ids of those
-        whose text changed."""
-        changed = []
-        for rd_id, (_, make) in render.VIEWS.items():
-            resdir = os.path.join(self.inputs, rd_id.split("/")[0])
-            if write_if_changed(self.path(rd_id), make(list(collections), resdir)):
-                changed.append(rd_id)
-        return changed
+    def write_view(self, rd_id, sources):
+        """The RD of the views render.VIEWS[rd_id] over the schemas `sources`; True if its text
+        changed."""
+        resdir = os.path.join(self.inputs, rd_id.split("/")[0])
+        return write_if_changed(self.path(rd_id), render.VIEWS[rd_id].render(list(sources), resdir))
 
     def write_all(self):
         """Renders every RD but the views' (they are over the published collections, and written
-        when those are: Instance._publish_views); returns the ids of those whose text changed
+        when those are: Instance.publish_views); returns the ids of those whose text changed
         ("userconfig" for etc/userconfig.rd)."""
         changed = [self.rd_id(c) for c in self.inst.collections.values()
                    if self.write_collection(c)]

@@ -304,6 +304,49 @@ def test_progenitor_links_lead_to_the_dl3_datasets(flux_points_links):
     assert found == {DID.format(run) for run in CRAB_RUNS}
 
 
+def test_provenance_documents_name_the_job_and_exactly_its_inputs(service, crab_products,
+                                                                   crab_job, tmp_path):
+    """The PROV-JSON, PROV-XML and PROV-N documents of a product (read with the prov library,
+    test_provenance.py): the product, the job as an activity with gammapy's version and its
+    parameters, and the four DL3 datasets it used, no other."""
+    import prov
+    from test_provenance import PROVENANCE_TYPES, fetch, provenance_links, read_everywhere
+    did = crab_products["flux-points"]["obs_publisher_did"]
+    links = provenance_links(service, "derived", did)
+    bodies = {fmt: fetch(links[("provenance", t)]) for t, fmt in PROVENANCE_TYPES.items()}
+    read = read_everywhere(tmp_path, bodies)
+    inputs = {DID.format(run) for run in CRAB_RUNS}
+    job = f"ivo://cherenkov-dl3.vo/derived?{job_id(crab_job[0])}"
+    assert read["activities"][job] == "gammapy"
+    datasets = {uri for uri in read["entities"] if not uri.startswith(f"{job}.")}
+    assert datasets == {did} | inputs  # the job's parameters are entities job.<name>
+    assert {uri.rsplit(".", 1)[1] for uri in read["entities"] if uri.startswith(f"{job}.")} \
+        == {"RA", "DEC", "ON_RADIUS", "ENERGY_EDGES", "TIME_EDGES"}
+    document = prov.read(io.StringIO(bodies["json"].decode()), format="json")
+    [activity] = [r for r in document.get_records(prov.model.ProvActivity)
+                  if r.identifier.uri == job]
+    assert {str(v) for v in activity.get_attribute("voprov:version")} == {"2.1"}
+
+
+def test_provtap_finds_the_products_of_23523(tap, crab_products):
+    """ProvTAP: which products were derived from obs 23523, and by which activity."""
+    rows = tap.search("SELECT d.generated_entity_id, a.name, a.version"
+                      " FROM provenance.wasderivedfrom AS d"
+                      " JOIN provenance.wasgeneratedby AS g ON g.entity_id = d.generated_entity_id"
+                      " JOIN provenance.activity AS a ON a.id = g.activity_id"
+                      f" WHERE d.used_entity_id = '{DID.format('23523')}'")
+    found = {r["generated_entity_id"]: (r["name"], r["version"]) for r in rows}
+    for row in crab_products.values():
+        assert found[row["obs_publisher_did"]] == ("gammapy", "2.1")
+    light_curve = crab_products["light-curve"]["obs_publisher_did"]
+    parameters = tap.search("SELECT p.name, p.value, p.unit FROM provenance.parameter AS p"
+                            " JOIN provenance.wasgeneratedby AS g ON g.activity_id = p.activity_id"
+                            f" WHERE g.entity_id = '{light_curve}'")
+    values = {r["name"]: (r["value"], r["unit"]) for r in parameters}
+    assert values["ENERGY_EDGES"] == ("1 3 10 30", "TeV")
+    assert values["ON_RADIUS"] == ("0.11", "deg")
+
+
 def test_datalinklint_on_the_links_of_two_products(service, crab_products):
     """STILTS's DataLink validator: no finding but the known one (test_datalinklint.py)."""
     from test_datalinklint import KNOWN_ERRORS

@@ -174,3 +174,32 @@ def test_obscore_row(tmp_path):
                                   ("public", None, None), 20160, site, NOW)
     assert public["obs_release_date"] == NOW  # public from when it was made
     assert set(row) == {c.name for c in schemas.columns_in("derived")}
+
+
+# ---- the products' provenance
+
+
+def test_provenance_records_of_a_job():
+    from processing import publication
+
+    site = config.SiteConfig(authority="x", site_name="Test site", publisher="A team")
+    values = parse(ID=["ivo://x/hess_dr1?23523", "ivo://x/hess_dr1?23592"],
+                   ENERGY_EDGES="1 3 10 30", TIME_EDGES="53343.92159722 53348.5")
+    job = {"id": "abc_123", "started": NOW, "ended": LATER, "owner": "alice"}
+    used = [dataset("23523"), dataset("23592")]
+    rows = [{"obs_publisher_did": f"ivo://x/derived?abc_123-{kind.name}", "obs_title": kind.title,
+             "data_rights": "public"} for kind in products.KINDS]
+    report = {"software": {"gammapy": "2.1"}}
+    records = publication.provenance_records(job, values, report, used, rows, site)
+    assert [r.did for r in records] == [row["obs_publisher_did"] for row in rows]
+    first = records[0].rows
+    [activity] = first["activity"]
+    assert (activity["id"], activity["name"], activity["version"]) == (
+        "ivo://x/derived?abc_123", "gammapy", "2.1")
+    assert {u["entity_id"] for u in first["used"]} == {d.did for d in used}
+    assert {d["used_entity_id"] for d in first["wasderivedfrom"]} == {d.did for d in used}
+    parameters = {p["name"]: (p["value"], p["unit"]) for p in first["parameter"]}
+    assert parameters["ENERGY_EDGES"] == ("1 3 10 30", "TeV")
+    assert parameters["TIME_EDGES"] == ("53343.92159722 53348.5", "d")
+    assert parameters["ON_RADIUS"] == ("0.11", "deg") and "ID" not in parameters
+    assert {a["role"] for a in first["wasassociatedwith"]} == {"operator", "requester"}
