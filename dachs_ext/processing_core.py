@@ -232,15 +232,17 @@ class ProcessingJob:
         self.progress(2, analysis.STEPS_BEFORE[1])
         workdir = os.path.join(self.directory, "analysis")
         data = os.path.join(workdir, "data")
+        python = self.python()
         try:
-            stores = analysis.lay_out(data, self.used, datalink_core.product_cache())
+            try:
+                stores = analysis.lay_out(data, self.used, datalink_core.product_cache())
+            except (BundleError, OSError) as exc:
+                raise JobError(f"The files of the datasets cannot be read: {exc}") from None
             spec = analysis.analysis_spec(values, stores, os.path.join(workdir, "outputs"))
             before = len(analysis.STEPS_BEFORE)
             report = analysis.run_analysis(
-                self.python(), workdir, spec, self.time_limit(),
+                python, workdir, spec, self.time_limit(),
                 lambda step, stage: self.progress(before + step, stage))
-        except (BundleError, OSError) as exc:
-            raise JobError(f"The files of the datasets cannot be read: {exc}") from None
         except analysis.AnalysisFailed as exc:
             raise JobError(f"The analysis failed: {exc}") from None
         finally:
@@ -285,8 +287,13 @@ class ProcessingJob:
             raise JobError(f"Not allowed: {exc}") from None
 
     def python(self):
+        """The gammapy virtualenv's Python (etc/site.yaml); JobError if it is not there."""
         python = self.settings.gammapy_python
-        return python if os.path.isabs(python) else os.path.join(PROJECT_ROOT, python)
+        python = python if os.path.isabs(python) else os.path.join(PROJECT_ROOT, python)
+        if not os.access(python, os.X_OK):
+            raise JobError(f"The analysis cannot run: there is no gammapy Python at {python}"
+                           " (etc/site.yaml processing.gammapy_python; `make setup` makes it)")
+        return python
 
     def time_limit(self):
         """Seconds the analysis may take: the job's execution duration, at most the site's."""
