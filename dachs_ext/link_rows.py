@@ -167,9 +167,12 @@ class ProcessingLink(ServiceLink):
     id_suggestion = "proc"
 
     def __init__(self, pubDID, access_url, what):
-        description = (f"Spectrum dataset (DL4), flux points and light curve (DL5) of a target,"
-                       f" made with gammapy from {what + ' and others' if what else 'DL3 datasets'}"
-                       " (repeat ID): an asynchronous (UWS) job whose products are published")
+        # Each descriptor of a document is described apart (STILTS 3.5's W-SDND).
+        inputs = (f"{what} and others (repeat ID)" if what else
+                  f"DL3 datasets (repeat ID; those of {pubDID} are its #progenitor links)")
+        description = ("Spectrum dataset (DL4), flux points and light curve (DL5) of a target,"
+                       f" made with gammapy from {inputs}: an asynchronous (UWS) job whose"
+                       " products are published")
         params = [(p.name, pubDID if p.name == "ID" and what else p.default, p.ucd, p.unit,
                    p.description) for p in parameters.PARAMETERS]
         super().__init__(pubDID, access_url, description, None, "text/xml", params)
