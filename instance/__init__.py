@@ -29,6 +29,7 @@ from psycopg2 import sql  # noqa: E402
 from ingest import config  # noqa: E402
 from ingest.errors import IngestError  # noqa: E402
 from instance import publication, server  # noqa: E402
+from processing import publication as derived_publication  # noqa: E402
 from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
 from instance.rds import ResourceDescriptors  # noqa: E402
@@ -247,6 +248,19 @@ class Instance:
             for view in view_rd.views:
                 self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(
                     sql.Identifier(view_rd.schema, view)))
+
+    def withdraw_products(self, job_ids):
+        """Withdraws the products of processing jobs: their rows in ivoa.obscore (through
+        derived.products), derived.progenitors and the provenance views, and their files.
+        Returns {job id: the obs_publisher_did withdrawn}."""
+        withdrawn = {}
+        with self.db.transaction() as cursor:
+            for job_id in job_ids:
+                withdrawn[job_id] = derived_publication.withdraw(cursor, job_id)
+        for job_id in job_ids:
+            shutil.rmtree(derived_publication.job_directory(
+                os.path.join(self.root, render.DERIVED_SCHEMA), job_id), ignore_errors=True)
+        return withdrawn
 
     def drop_collection(self, name):
         """Withdraws a whole collection: its tables, its ObsCore rows, its part of obscore_hea,

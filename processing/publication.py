@@ -63,6 +63,20 @@ def write_rows(cursor, product_rows, progenitor_rows, provenance):
     provenance_database.write(cursor, products.SCHEMA, provenance)
 
 
+def withdraw(cursor, job_id):
+    """Deletes the rows of a job's products (derived.products, derived.progenitors, their
+    provenance) in the caller's transaction; returns their obs_publisher_did. The caller removes
+    their files (job_directory) once the transaction is committed."""
+    cursor.execute(f"SELECT obs_publisher_did FROM {products.SCHEMA}.products"
+                   " WHERE job_id = %s", (job_id,))
+    dids = [row[0] for row in cursor.fetchall()]
+    cursor.execute(f"DELETE FROM {products.SCHEMA}.progenitors"
+                   " WHERE obs_publisher_did = ANY(%s)", (dids,))
+    cursor.execute(f"DELETE FROM {products.SCHEMA}.products WHERE job_id = %s", (job_id,))
+    provenance_database.delete(cursor, products.SCHEMA, dids)
+    return dids
+
+
 # The documentation of the software that made the products, in their provenance.
 GAMMAPY_DOCUMENTATION = "https://docs.gammapy.org/{version}/"
 

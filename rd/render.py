@@ -218,8 +218,10 @@ def render_search_rd(collections, resdir, name_resolver):
     indent = " " * 10
     options = "\n".join(f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
                         f">{escape(c.obs_collection)}</option>" for c in collections)
+    from processing.products import OBS_COLLECTION
+
     return _template("search.rd.in").substitute(
-        resdir=resdir, creation_date=CREATION_DATE,
+        resdir=resdir, creation_date=CREATION_DATE, derived_collection=OBS_COLLECTION,
         search_form_module=escape(SEARCH_FORM_MODULE),
         collection_tables=escape(json.dumps({c.obs_collection: f"{c.schema}.obs"
                                              for c in collections})),

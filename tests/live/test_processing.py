@@ -98,6 +98,16 @@ def job_id(url):
     return url.rstrip("/").rsplit("/", 1)[1]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def products_withdrawn_at_the_end(service):
+    """The products made here are withdrawn when the module ends, as `python3 -m instance
+    withdraw-products` does: later tests count the DL3 datasets of ivoa.obscore."""
+    yield
+    jobs = [row[0] for row in service.instance.db.query(
+        "SELECT DISTINCT job_id FROM derived.products")]
+    service.instance.withdraw_products(jobs)
+
+
 # ---- the Crab, through the service and here
 
 
@@ -384,6 +394,12 @@ def test_the_readme_example(service):
     assert set(zip(provenance["name"], provenance["version"])) == {("gammapy", "2.1")}
 
 
+def test_the_search_page_lists_observations_not_products(service, crab_products):
+    """The web search page is for observations: the products at the Crab are not listed."""
+    from test_webform import Page
+    assert Page(service, target="Crab", radius="3").obs_ids == set(CRAB_RUNS)
+
+
 def test_dl3_links_offer_the_processing_service(service):
     import pyvo
     did = DID.format("23523")
@@ -607,3 +623,20 @@ def test_a_destroyed_job_leaves_its_products_published(service, tap, proprietary
     response = requests.get(f"{service.url}/derived/q/dl/dlget", params={"ID": did},
                             auth=MEMBER, timeout=60)
     assert response.status_code == 200 and response.content.startswith(b"SIMPLE")
+
+
+def test_withdrawn_products_are_gone_everywhere(service, tap, proprietary_job):
+    jid = job_id(proprietary_job)
+    directory = os.path.join(service.instance.root, "derived", jid)
+    assert os.path.isdir(directory)
+    dids = service.instance.withdraw_products([jid])[jid]
+    assert sorted(dids) == sorted(f"ivo://cherenkov-dl3.vo/derived?{jid}-{p}" for p in PRODUCTS)
+    assert not len(tap.search(f"SELECT * FROM ivoa.obscore WHERE obs_id = '{jid}'"))
+    listed = ", ".join(repr(did) for did in dids)
+    assert not len(tap.search("SELECT * FROM derived.progenitors"
+                              f" WHERE obs_publisher_did IN ({listed})"))
+    assert not len(tap.search(f"SELECT * FROM provenance.entity WHERE id IN ({listed})"))
+    response = requests.get(f"{service.url}/derived/q/dl/dlget", params={"ID": dids[0]},
+                            auth=MEMBER, timeout=60)
+    assert response.status_code == 404
+    assert not os.path.exists(directory)
