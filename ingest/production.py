@@ -20,7 +20,7 @@ from .values import as_str, parse_datetime
 # Keywords of the production of an event list, where the files have them:
 # (HDU type, keyword, what it is, UCD).
 PRODUCTION_KEYWORDS = (
-    ("events", "EV_CLASS", "Event class: the analysis cuts the events were selected with",
+    ("events", "EV_CLASS", "Event class: the analysis cuts of the events",
      "meta.code.class;instr.setup"),
     ("events", "CUT", "Name of the analysis cuts", "meta.code.class;instr.setup"),
     ("events", "ANA_VER", "Version of the analysis", "meta.version"),
@@ -139,4 +139,4 @@ def _keywords(located):
         value = as_str(aeff.optional(keyword))
         if value and value.upper() != "NONE":
             yield ProductionKeyword(keyword, value, aeff.name,
-                                    "Calibration boundary of the IRFs (OGIP CALDB)", "meta.code")
+                                    "OGIP calibration boundary of the IRFs", "meta.code")

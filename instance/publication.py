@@ -22,6 +22,7 @@ A run:
 In strict mode nothing is written if any observation is rejected.
 """
 
+import contextlib
 import datetime
 import hashlib
 import itertools
@@ -249,23 +250,31 @@ class Publisher:
         return summary
 
     def _prebuild(self, collection, summary):
-        """Builds the DataLink files of every published observation that lacks them (those of a
-        broken observation are left to its first request, which says what is wrong)."""
+        """Builds the DataLink files of every published observation that lacks them, and its
+        provenance documents (those of a broken observation are left to its first request, which
+        says what is wrong)."""
         from datalink.cache import ProductCache
 
         cache = ProductCache(self.inst.product_cache_dir, self.inst.product_cache_bytes)
-        keys = list(self.published_fingerprints(collection))
+        fingerprints = self.published_fingerprints(collection)
         cache.documentation(collection)
-        with Progress(total=len(keys), stream=self.stream,
-                      label=f"building files of {collection.name}") as bar:
-            for key in keys:
-                bar.advance()
-                try:
-                    cache.files(collection, key)
-                except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
-                    bar.clear()
-                    self._say(f"{collection.name}: the files of observation {key} cannot be"
-                              f" built: {exc}")
+        connection = self.inst.db.connect()
+        try:
+            with Progress(total=len(fingerprints), stream=self.stream,
+                          label=f"building files of {collection.name}") as bar:
+                for key, fingerprint in fingerprints.items():
+                    bar.advance()
+                    did = publisher_did(self.inst.site.authority, collection.schema, key)
+                    try:
+                        cache.files(collection, key)
+                        cache.provenance(collection.schema, key, fingerprint,
+                                         lambda: _provenance_of(connection, collection.schema, did))
+                    except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
+                        bar.clear()
+                        self._say(f"{collection.name}: the files of observation {key} cannot be"
+                                  f" built: {exc}")
+        finally:
+            connection.close()
 
     def _load(self, collection, reader, plan, summary, strict):
         """In one transaction: the rows of new datasets go into the collection's table as they are
@@ -299,7 +308,8 @@ class Publisher:
             # they never hold a copy of it.
             first = next(rows, None)
             rows = itertools.chain([] if first is None else [first], rows)
-        if not self.inst.published([collection]):
+        first = not self.inst.published([collection])
+        if first:
             self._create_table(collection)
         try:
             with self.inst.db.transaction() as cursor:
@@ -312,10 +322,11 @@ class Publisher:
                 provenance_database.delete(cursor, schema, replaced)
                 copy_in(cursor, schema, "obs", names, staging.copy_text(updated, names))
                 copy_in(cursor, schema, "gti", gti_names, staging.copy_text(gti_rows, gti_names))
-                provenance.staged.copy(cursor, schema)
+                with (provenance_database.indexes_built_after(cursor, schema) if first
+                      else contextlib.nullcontext()):
+                    provenance.staged.copy(cursor, schema)
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
-                provenance_database.analyze(cursor, schema)
                 summary.count("withdrawn", len(plan.withdrawn))
         except psycopg2.Error as exc:
             raise PublicationError(f"{collection.name}: PostgreSQL refused the rows; nothing was changed."
@@ -341,6 +352,13 @@ class Publisher:
     def _say(self, text):
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def _provenance_of(connection, schema, did):
+    """(the provenance Records of a dataset, the entities they name but do not hold)."""
+    with connection.cursor() as cursor:
+        records = provenance_database.read(cursor, schema, did)
+        return records, provenance_database.entities(cursor, records.named_entities())
 
 
 class PublicationError(Exception):

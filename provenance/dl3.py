@@ -28,8 +28,7 @@ from .records import ORGANIZATION, Agent, Parameter, Records, agent_id, part_id,
 INGEST_NAME = "HE-ObsCore ingest"
 PRODUCTION, INGEST = "dl3-production", "ingest"  # part_id of the two activities, and their type
 EVENT_LIST_TYPES = ("events", "gti", "pointing")  # what the production of the event list wrote
-NAMED_BY_THE_DATA = ("Named by the data: the ORIGIN or OBSERVER of its FITS headers, or the"
-                     " creator_name of its collection")
+NAMED_BY_THE_DATA = "Named by FITS ORIGIN or OBSERVER, or a collection's creator_name"
 
 
 @dataclass(frozen=True)
@@ -59,19 +58,17 @@ def dataset_records(row, production, run, collection, site, source_fingerprint, 
     producer = _organization(site, production.producer or collection.creator_name)
     records.entity(did, name=_dataset_name(row), generated_at_time=read_at,
                    rights=row["data_rights"],
-                   comment="The published dataset: its ObsCore row and DataLink files")
+                   comment="The published dataset (ObsCore row, DataLink files)")
     hdu_ids = _hdu_entities(records, did, production, row["data_rights"], site)
     _production(records, did, row, production, producer, hdu_ids)
     release = release_id(site.authority, collection.schema)
     records.entity(release, name=collection.title or collection.obs_collection,
                    location=collection.reference_url, rights=collection.data_rights,
-                   comment=f"The data release {collection.obs_collection}, as this service"
-                           " publishes it")
+                   comment=f"The data release {collection.obs_collection}")
     ingest = part_id(did, INGEST)
     records.activity(ingest, INGEST_NAME, type=INGEST, version=run.version,
                      start_time=run.started, end_time=read_at,
-                     comment="Read the dataset's HDUs as the hdu-index lists them (and its"
-                             " obs-index row) and published it: ObsCore row, DataLink files")
+                     comment="Read the HDUs the hdu-index lists and published the dataset")
     for parameter in _ingest_parameters(run, collection, source_fingerprint):
         records.parameter(ingest, parameter)
     for origin, hdu_id in zip(production.hdus, hdu_ids):
@@ -111,7 +108,7 @@ def _production(records, did, row, production, producer, hdu_ids):
     for keyword in production.keywords:
         records.parameter(activity, Parameter(
             keyword.keyword, keyword.value, ucd=keyword.ucd,
-            description=f"{keyword.description} ({keyword.hdu} header, {keyword.keyword})"))
+            description=f"{keyword.description} ({keyword.hdu})"))
     for origin, hdu_id in zip(production.hdus, hdu_ids):
         if origin.hdu_type in EVENT_LIST_TYPES:
             records.was_generated_by(hdu_id, activity, origin.hdu_type)
@@ -139,18 +136,15 @@ def _production_comment(row, production, producer):
 def _ingest_parameters(run, collection, source_fingerprint):
     return [
         Parameter("collection", collection.name, ucd="meta.id",
-                  description="The collection of etc/collections.yaml"),
+                  description="Collection (etc/collections.yaml)"),
         Parameter("hdu_index", collection.hdu_index, ucd="meta.ref",
-                  description="The hdu-index that lists the dataset's HDUs, relative to the"
-                              " collection's data directory"),
+                  description="hdu-index, in the data directory"),
         Parameter("obs_index", collection.obs_index, ucd="meta.ref",
-                  description="The obs-index, relative to the collection's data directory"),
+                  description="obs-index, in the data directory"),
         Parameter("configuration_fingerprint", run.configuration_fingerprint, ucd="meta.code",
-                  description="SHA-256 of the collection's configuration and the IVOA authority"),
+                  description="SHA-256 of the collection's configuration"),
         Parameter("source_fingerprint", source_fingerprint, ucd="meta.code",
-                  description="SHA-256 of what the dataset's row was computed from (its index rows,"
-                              " the names, sizes and times of its files, the configuration, the"
-                              " code): the collection table's source_fingerprint"),
+                  description="SHA-256 of the row's sources (the source_fingerprint column)"),
     ]
 
 

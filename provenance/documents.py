@@ -33,19 +33,15 @@ LOCAL_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.%-]*$")
 
 def document(records, referenced=()):
     """The prov.model.ProvDocument of one dataset's Records; referenced: rows of provenance.entity
-    for entities the records name but do not hold (database.entities)."""
+    for entities the records name but do not hold (database.entities). Rows go in in a fixed order,
+    so that the same rows always give the same bytes."""
     doc = prov.model.ProvDocument()
     voprov, fits = doc.add_namespace(*VOPROV), doc.add_namespace(*FITS)
-    names = _Names(doc)
-    rows = records.rows
+    names, rows = _Names(doc), records.rows
     held = {row["id"] for row in rows["entity"]}
     for row in _sorted(rows["entity"], "id") + _sorted(
             [r for r in referenced if r["id"] not in held], "id"):
-        attributes = {prov.model.PROV_LABEL: row["name"], prov.model.PROV_LOCATION: row["location"],
-                      voprov["comment"]: row["comment"], voprov["rights"]: row["rights"],
-                      voprov["generatedAtTime"]: row["generated_at_time"],
-                      fits["CHECKSUM"]: row["checksum"], fits["DATASUM"]: row["datasum"]}
-        doc.entity(names(row["id"]), _present(attributes))
+        _entity(doc, names, voprov, fits, row)
     for row in _sorted(rows["activity"], "id"):
         doc.activity(names(row["id"]), row["start_time"], row["end_time"], _present({
             prov.model.PROV_LABEL: row["name"], voprov["type"]: row["type"],
@@ -57,30 +53,48 @@ def document(records, referenced=()):
             prov.model.PROV_LABEL: row["name"], voprov["email"]: row["email"],
             voprov["url"]: row["url"], voprov["comment"]: row["comment"]}))
     for row in _sorted(rows["parameter"], "activity_id", "name"):
-        parameter = names(_parameter_id(row))
-        doc.entity(parameter, _present({
-            prov.model.PROV_TYPE: voprov["Parameter"], prov.model.PROV_LABEL: row["name"],
-            prov.model.PROV_VALUE: row["value"], voprov["unit"]: row["unit"],
-            voprov["ucd"]: row["ucd"], voprov["description"]: row["description"]}))
-        doc.used(names(row["activity_id"]), parameter, other_attributes={
-            prov.model.PROV_ROLE: "parameter"})
+        _parameter(doc, names, voprov, row)
+    _relations(doc, names, voprov, rows)
+    return doc
+
+
+def _entity(doc, names, voprov, fits, row):
+    doc.entity(names(row["id"]), _present({
+        prov.model.PROV_LABEL: row["name"], prov.model.PROV_LOCATION: row["location"],
+        voprov["comment"]: row["comment"], voprov["rights"]: row["rights"],
+        voprov["generatedAtTime"]: row["generated_at_time"],
+        fits["CHECKSUM"]: row["checksum"], fits["DATASUM"]: row["datasum"]}))
+
+
+def _parameter(doc, names, voprov, row):
+    """A parameter: an entity of type voprov:Parameter that its activity used."""
+    parameter = names(_parameter_id(row))
+    doc.entity(parameter, _present({
+        prov.model.PROV_TYPE: voprov["Parameter"], prov.model.PROV_LABEL: row["name"],
+        prov.model.PROV_VALUE: row["param_value"], voprov["unit"]: row["unit"],
+        voprov["ucd"]: row["ucd"], voprov["description"]: row["description"]}))
+    doc.used(names(row["activity_id"]), parameter,
+             other_attributes={prov.model.PROV_ROLE: "parameter"})
+
+
+def _relations(doc, names, voprov, rows):
+    generated_at = {row["id"]: row["generated_at_time"] for row in rows["entity"]}
     for row in _sorted(rows["used"], "activity_id", "entity_id"):
         doc.used(names(row["activity_id"]), names(row["entity_id"]),
                  other_attributes=_present({prov.model.PROV_ROLE: row["role"]}))
     for row in _sorted(rows["wasgeneratedby"], "entity_id", "activity_id"):
-        time = next((e["generated_at_time"] for e in rows["entity"] if e["id"] == row["entity_id"]),
-                    None)
-        doc.wasGeneratedBy(names(row["entity_id"]), names(row["activity_id"]), time,
+        doc.wasGeneratedBy(names(row["entity_id"]), names(row["activity_id"]),
+                           generated_at.get(row["entity_id"]),
                            other_attributes=_present({prov.model.PROV_ROLE: row["role"]}))
     for row in _sorted(rows["wasassociatedwith"], "activity_id", "agent_id"):
         doc.wasAssociatedWith(names(row["activity_id"]), names(row["agent_id"]),
                               other_attributes=_present({prov.model.PROV_ROLE: row["role"]}))
     for row in _sorted(rows["wasattributedto"], "entity_id", "agent_id"):
+        # PROV-DM gives an attribution no role: it is ProvDM's (voprov:role)
         doc.wasAttributedTo(names(row["entity_id"]), names(row["agent_id"]),
                             other_attributes=_present({voprov["role"]: row["role"]}))
     for row in _sorted(rows["wasderivedfrom"], "generated_entity_id", "used_entity_id"):
         doc.wasDerivedFrom(names(row["generated_entity_id"]), names(row["used_entity_id"]))
-    return doc
 
 
 def serialize(doc, fmt):

@@ -51,7 +51,7 @@ def publisher(site):
     """The data centre that publishes (etc/site.yaml: publisher, publisher_url, contact email)."""
     return Agent(agent_id(site.authority, site.publisher), site.publisher, ORGANIZATION,
                  email=(site.contact or {}).get("email"), url=site.publisher_url,
-                 comment="The publisher of this service (etc/site.yaml)")
+                 comment="Publisher of this service (etc/site.yaml)")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Records:
         """parameter: a Parameter of the activity."""
         value = parameter.value
         self._add("parameter", activity_id=activity_id, name=parameter.name,
-                  value=None if value is None else str(value), unit=parameter.unit,
+                  param_value=None if value is None else str(value), unit=parameter.unit,
                   ucd=parameter.ucd, description=parameter.description)
 
     def ids(self, table):

@@ -114,7 +114,7 @@ def downloads(request, service):
         response = requests.get(row["access_url"], timeout=60)
         assert response.status_code == 200, (row["access_url"], response.text[:300])
         got.append(({k: row[k] for k in ("semantics", "content_qualifier", "content_type",
-                                          "content_length", "access_url")},
+                                          "content_length", "access_url", "local_semantics")},
                     response.content, response.headers))
     return obs_id, got
 
@@ -192,8 +192,11 @@ def test_previews_are_png(downloads):
 
 
 def test_documentation(downloads):
+    """The collection's documentation; the dataset's provenance, #documentation too, is told
+    apart by its local_semantics (test_provenance.py)."""
     _, got = downloads
-    [(row, body, _)] = [g for g in got if g[0]["semantics"] == "#documentation"]
+    [(row, body, _)] = [g for g in got if g[0]["semantics"] == "#documentation"
+                        and not g[0]["local_semantics"]]
     text = body.decode("utf-8")
     assert "No scientific publications may be derived from the data" in text  # the licence
     assert "HESS DL3 DR1" in text  # the release's README.txt

@@ -146,11 +146,11 @@ def test_added_changed_and_withdrawn(published, ingest, service, tmp_path, tap):
     [entity] = tap.search(f"SELECT name FROM provenance.entity WHERE id = '{dids[corpus.BAD_OBS_ID]}'")
     assert "(Crab (re-processed))" in entity["name"]
     [fingerprint] = tap.search(
-        f"SELECT p.value FROM provenance.parameter AS p JOIN corpus.obs AS o"
+        f"SELECT p.param_value FROM provenance.parameter AS p JOIN corpus.obs AS o"
         f" ON p.activity_id = o.obs_publisher_did || '#ingest'"
         f" WHERE o.obs_id = '{corpus.BAD_OBS_ID}' AND p.name = 'source_fingerprint'"
-        f" AND p.value = o.source_fingerprint")
-    assert fingerprint["value"]
+        f" AND p.param_value = o.source_fingerprint")
+    assert fingerprint["param_value"]
 
     out = ingest(three)
     assert "3 unchanged" in out.stderr
@@ -268,6 +268,9 @@ def test_prebuild_builds_every_observations_files(restored, ingest, service, tmp
                         in os.walk(os.path.join(cache, obs_id)) if "event-list.fits" in names]
         built[obs_id] = os.stat(event_list).st_mtime_ns
         assert {"aeff.fits", "package.tar"} <= set(os.listdir(os.path.dirname(event_list)))
+        [provenance] = [d for d, _, names in os.walk(os.path.join(cache, obs_id))
+                        if "provenance-graph.png" in names]
+        assert {"provenance-json.json", "provenance-provn.provn"} <= set(os.listdir(provenance))
     did = service.instance.db.query(f"SELECT obs_publisher_did FROM corpus.obs WHERE obs_id ="
                                     f" '{corpus.OBS_IDS[0]}'")[0][0]
     response = requests.get(f"{service.url}/corpus/q/dl/dlget",

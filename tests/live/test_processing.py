@@ -353,11 +353,10 @@ def test_provtap_finds_the_products_of_23523(tap, crab_products):
     for row in crab_products.values():
         assert found[row["obs_publisher_did"]] == ("gammapy", "2.1")
     light_curve = crab_products["light-curve"]["obs_publisher_did"]
-    # "value" is a reserved word of ADQL: quoted, it is the column
-    parameters = tap.search('SELECT name, "value", unit FROM provenance.parameter'
+    parameters = tap.search("SELECT name, param_value, unit FROM provenance.parameter"
                             " WHERE activity_id IN (SELECT activity_id FROM"
                             f" provenance.wasgeneratedby WHERE entity_id = '{light_curve}')")
-    values = {r["name"]: (r["value"], r["unit"]) for r in parameters}
+    values = {r["name"]: (r["param_value"], r["unit"]) for r in parameters}
     assert values["ENERGY_EDGES"] == ("1 3 10 30", "TeV")
     assert values["ON_RADIUS"] == ("0.11", "deg")
 

@@ -138,8 +138,8 @@ def test_the_dataset_was_generated_by_its_ingest(tap, hess_23523):
                                                      "HE-ObsCore ingest")
     assert row["version"] == publication.project_version()
     assert row["start_time"] <= row["end_time"]
-    parameters = {r["name"]: r["value"] for r in tap.search(
-        f"SELECT name, value FROM provenance.parameter WHERE activity_id = '{hess_23523}#ingest'")}
+    parameters = {r["name"]: r["param_value"] for r in tap.search(
+        f"SELECT name, param_value FROM provenance.parameter WHERE activity_id = '{hess_23523}#ingest'")}
     [fingerprint] = tap.search(f"SELECT source_fingerprint FROM hess_dr1.obs"
                                f" WHERE obs_publisher_did = '{hess_23523}'")
     assert parameters["source_fingerprint"] == fingerprint["source_fingerprint"]
@@ -162,6 +162,18 @@ def test_what_datasets_share_is_listed_once(tap):
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids))
     assert {"H.E.S.S. Collaboration", "CTA Consortium", "IRAP"} <= {r["name"] for r in rows}
+
+
+def test_the_tables_have_their_indexes_after_a_first_ingest(service):
+    """A collection's first load builds the provenance tables' indexes after the rows are in
+    (provenance/database.py, indexes_built_after): they must all be there."""
+    found = {}
+    for table, definition in service.instance.db.query(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'hess_dr1'"
+            " AND tablename LIKE 'prov%'"):
+        found.setdefault(table, set()).add(definition.split("(")[-1].rstrip(")"))
+    assert found == {f"prov_{t}": {"obs_publisher_did", *render.PROVENANCE_INDEXES.get(t, ())}
+                     for t in schemas.PROVENANCE_TABLES}
 
 
 @pytest.mark.parametrize("view", schemas.PROVENANCE_TABLES)
@@ -252,3 +264,22 @@ def test_products_derived_from_23523(service, tap, products_schema, hess_23523):
                       f" WHERE used_entity_id = '{hess_23526}'"
                       f" AND generated_entity_id LIKE 'ivo://{authority}/{products_schema}?%'")
     assert {r["generated_entity_id"] for r in rows} == {other.did}
+
+
+def test_the_readme_provenance_queries(service, hess_23523):
+    """The pyvo block of the README's "Provenance" section, as written (with this test
+    instance's URL and authority)."""
+    import re
+
+    with open(os.path.join(PROJECT_ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("### Provenance: how each dataset was made")
+    [block] = re.findall(r"```python\n(.*?)```", text[start:text.index("\n### ", start + 1)], re.S)
+    names = {}
+    exec(block.replace("http://localhost:8080", service.url).replace(
+        "cherenkov-dl3.vo", service.instance.site.authority), names)
+    assert (names["software"]["name"], names["software"]["version"]) == (
+        "SASH FITS::EventListWriter", "1.4")
+    assert names["ingest"]["id"] == f"{hess_23523}#ingest"
+    assert names["ingest"]["version"] == publication.project_version()
+    assert len(names["products"]) == 0  # no processing has made anything of it here

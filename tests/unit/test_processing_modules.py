@@ -198,7 +198,7 @@ def test_provenance_records_of_a_job():
         "ivo://x/derived?abc_123", "gammapy", "2.1")
     assert {u["entity_id"] for u in first["used"]} == {d.did for d in used}
     assert {d["used_entity_id"] for d in first["wasderivedfrom"]} == {d.did for d in used}
-    parameters = {p["name"]: (p["value"], p["unit"]) for p in first["parameter"]}
+    parameters = {p["name"]: (p["param_value"], p["unit"]) for p in first["parameter"]}
     assert parameters["ENERGY_EDGES"] == ("1 3 10 30", "TeV")
     assert parameters["TIME_EDGES"] == ("53343.92159722 53348.5", "d")
     assert parameters["ON_RADIUS"] == ("0.11", "deg") and "ID" not in parameters

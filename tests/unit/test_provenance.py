@@ -84,7 +84,7 @@ def test_the_ingest_is_this_service_with_its_version_fingerprints_and_times(tmp_
     assert (ingest["name"], ingest["type"], ingest["version"]) == ("HE-ObsCore ingest", "ingest",
                                                                     "0.1.0 (code abc)")
     assert (ingest["start_time"], ingest["end_time"]) == (RUN.started, READ_AT)
-    parameters = {row["name"]: row["value"] for row in records.rows["parameter"]
+    parameters = {row["name"]: row["param_value"] for row in records.rows["parameter"]
                   if row["activity_id"] == ingest["id"]}
     assert parameters == {"collection": "mini", "hdu_index": "hdu-index.fits.gz",
                           "obs_index": "obs-index.fits.gz", "configuration_fingerprint": "c0ffee",
@@ -94,7 +94,7 @@ def test_the_ingest_is_this_service_with_its_version_fingerprints_and_times(tmp_
         (r["activity_id"], r["agent_id"], r["role"]) for r in records.rows["wasassociatedwith"]}
     assert rows_by_id(records, "agent")[publisher] == {
         "id": publisher, "name": "Test Data Centre", "type": "Organization", "email": "ops@example.org",
-        "url": "https://example.org/", "comment": "The publisher of this service (etc/site.yaml)",
+        "url": "https://example.org/", "comment": "Publisher of this service (etc/site.yaml)",
         "obs_publisher_did": DID}
     assert rows_by_id(records, "entity")[DID]["generated_at_time"] == READ_AT
 
@@ -113,11 +113,10 @@ def test_the_production_is_what_the_headers_say(tmp_path, publishing_site):
     assert "made by: EVENTS ORIGIN" in production["comment"]
     parameters = {row["name"]: row for row in records.rows["parameter"]
                   if row["activity_id"] == production["id"]}
-    assert {name: row["value"] for name, row in parameters.items()} == {
+    assert {name: row["param_value"] for name, row in parameters.items()} == {
         "EV_CLASS": "hard", "IRF": "South_z20", "HDUVERS": "0.2", "CONFIG": "hard_fullEnclosure",
         "HDUCLAS3": "FULL-ENCLOSURE"}
-    assert parameters["CONFIG"]["description"] == ("Analysis configuration of the IRFs (AEFF header,"
-                                                   " CONFIG)")
+    assert parameters["CONFIG"]["description"] == "Analysis configuration of the IRFs (AEFF)"
     collaboration = "ivo://test.authority/agent#test-collaboration"
     institute = "ivo://test.authority/agent#irf-institute"
     assert (production["id"], collaboration, "producer") in {
@@ -226,7 +225,7 @@ def test_a_product_was_derived_from_its_inputs_by_the_job(publishing_site):
     assert pairs(records, "used", "activity_id", "entity_id") == {(activity["id"], d) for d in inputs}
     assert pairs(records, "wasderivedfrom", "generated_entity_id", "used_entity_id") == {
         (points.did, d) for d in inputs | {spectrum}}
-    assert {(r["name"], r["value"], r["unit"]) for r in records.rows["parameter"]} == {
+    assert {(r["name"], r["param_value"], r["unit"]) for r in records.rows["parameter"]} == {
         ("on_radius", "0.11", "deg"), ("e_edges", "1 3 10 30", "TeV")}
     roles = {(r["agent_id"].split("#")[1], r["role"]) for r in records.rows["wasassociatedwith"]}
     assert roles == {("test-data-centre", "operator"), ("alice", "requester")}
