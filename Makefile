@@ -12,7 +12,7 @@ SHELL := /bin/bash
 PY := /usr/bin/python3
 VENV := .venv
 # gammapy 2.1 from PyPI needs numpy 2: it gets a virtualenv of its own, apart from Debian's Python
-# (DaCHS breaks if numpy 2 is where it can see it).
+# (DaCHS breaks if numpy 2 is where it can see it). The processing service runs its analyses with it.
 GAMMAPY_VENV := .venv-gammapy
 PORT ?=
 DATA ?=
@@ -39,10 +39,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-$(GAMMAPY_VENV)/.installed: tests/live/gammapy-requirements.txt
+$(GAMMAPY_VENV)/.installed: processing/gammapy-requirements.txt
 	@bin/setup-system $(SETUP_ARGS)
 	$(PY) -m venv $(GAMMAPY_VENV)
-	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/live/gammapy-requirements.txt
+	$(GAMMAPY_VENV)/bin/pip install --quiet --disable-pip-version-check -r processing/gammapy-requirements.txt
 	@touch $@
 
 serve: setup  ## ingest the collections (if changed) and serve TAP on localhost in the foreground

@@ -44,6 +44,17 @@ PREVIEW_PLOT = Part("preview-plot", "#preview-plot", "preview", "image/png",
 DOCUMENTATION = Part("documentation", "#documentation", None, "text/plain;charset=utf-8",
                      "Documentation and terms of use of the collection", "txt")
 
+# The parts of a product of the processing service (processing/products.py): its FITS file
+# (content_qualifier: its dataproduct_type, set per product), its plot, and the documentation of
+# its job. Its inputs are #progenitor links to their {links} (dachs_ext/link_rows.py).
+PRODUCT = Part("product", "#this", None, FITS, "The product (FITS)", "fits")
+PRODUCT_PLOT = Part("plot", "#preview-plot", "preview", "image/png", "Plot of the product", "png")
+PRODUCT_DOCUMENTATION = Part("documentation", "#documentation", None, "text/plain;charset=utf-8",
+                             "How the product was made, and the terms of use of its inputs",
+                             "txt")
+PRODUCT_PARTS = (PRODUCT, PRODUCT_PLOT, PRODUCT_DOCUMENTATION)
+PROGENITOR = "#progenitor"
+
 # hdu-index HDU_TYPE -> (content_qualifier, what it is); bkg is `bkgrate` in the DataLink vocabulary.
 IRF_PARTS = {
     "aeff": Part("aeff", "#calibration", "aeff", FITS, "Effective area (IRF)", "fits"),

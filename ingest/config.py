@@ -63,6 +63,17 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class ProcessingSettings:
+    """etc/site.yaml's processing: block, the limits of the processing service (processing/)."""
+
+    max_running_jobs: int = 2  # jobs analysing at once ([async]maxUserUWSRunningDefault)
+    max_observations: int = 100  # DL3 datasets a job may name
+    execution_duration: int = 3600  # seconds a job may run at most (and its default)
+    job_lifetime_days: float = 7.0  # from a job's creation to its destruction (default)
+    gammapy_python: str = ".venv-gammapy/bin/python"  # relative to the project
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The data centre (etc/site.yaml)."""
 
@@ -82,6 +93,7 @@ class SiteConfig:
     name_resolver: NameResolver = field(default_factory=NameResolver)
     https: Https = None  # None: plain HTTP
     monitoring: Monitoring = field(default_factory=Monitoring)
+    processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     extra: dict = field(default_factory=dict)
 
 
@@ -277,6 +289,7 @@ def load_site(path):
         if not url.startswith("https://"):
             reader.fail("server_url", f"must be an https:// URL when https: is configured, not {url!r}")
     values["monitoring"] = _monitoring(reader.child("monitoring"))
+    values["processing"] = _processing_settings(reader.child("processing"))
     return SiteConfig(extra=reader.extra(), **values)
 
 
@@ -314,6 +327,23 @@ def _monitoring(reader):
         except ValueError:
             reader.fail("metrics_allow", f"{value!r} is not an IP address or network (CIDR)")
     return Monitoring(metrics_allow=tuple(str(v) for v in allow))
+
+
+def _processing_settings(reader):
+    """etc/site.yaml's processing: block, with ProcessingSettings' defaults for what it leaves
+    out."""
+    defaults, values = ProcessingSettings(), {}
+    for key in ("max_running_jobs", "max_observations", "execution_duration"):
+        value = reader.get(key, int, default=getattr(defaults, key))
+        if value < 1:
+            reader.fail(key, f"must be a whole number of at least 1, not {value}")
+        values[key] = value
+    lifetime = reader.get("job_lifetime_days", float, default=defaults.job_lifetime_days)
+    if not lifetime > 0:
+        reader.fail("job_lifetime_days", f"must be a positive number of days, not {lifetime}")
+    values["job_lifetime_days"] = lifetime
+    values["gammapy_python"] = reader.get("gammapy_python", str, default=defaults.gammapy_python)
+    return ProcessingSettings(**values)
 
 
 def _name_resolver(reader):

@@ -15,6 +15,7 @@ Instance puts together the concerns, each in a module of its own:
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from psycopg2 import sql  # noqa: E402
 from ingest import config  # noqa: E402
 from ingest.errors import IngestError  # noqa: E402
 from instance import publication, server  # noqa: E402
+from processing import publication as derived_publication  # noqa: E402
 from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
 from instance.rds import ResourceDescriptors  # noqa: E402
@@ -156,6 +158,7 @@ class Instance:
                 self.rds.record_table(collection)
         if moved:
             self._refresh_obscore_urls(names)
+        self._publish_derived(render.DERIVED_RD_ID in changed)
         self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
@@ -248,6 +251,29 @@ class Instance:
             if sources and (changed or rd_id in stale or missing):
                 self.dachs("imp", rd_id)
 
+    def _publish_derived(self, rd_changed):
+        """The tables of the processing service's products (rd/derived.rd.in), which add them to
+        ivoa.obscore, and DaCHS's table of user UWS jobs. Made once and kept: their rows are
+        the products made since. A change of their columns re-creates them, which withdraws
+        every product (said in the log); a change of descriptive metadata only updates DaCHS's
+        metadata."""
+        if not self.db.table_exists("uws", "userjobs"):
+            self.dachs("imp", "//uws", "enable_useruws")
+        exists = self.db.table_exists(render.DERIVED_SCHEMA, "products")
+        if exists and self.rds.derived_redefined():
+            count = self.db.value(f"SELECT count(*) FROM {render.DERIVED_SCHEMA}.products")
+            log(f"the tables of the derived products changed: re-creating them ({count}"
+                " products withdrawn)")
+            self.drop_views()  # the provenance views are over its tables too
+            self.dachs("drop", render.DERIVED_RD_ID)
+            shutil.rmtree(os.path.join(self.root, render.DERIVED_SCHEMA), ignore_errors=True)
+            exists = False
+        if not exists:
+            self.dachs("imp", render.DERIVED_RD_ID)
+            self.rds.record_derived()
+        elif rd_changed:
+            self.dachs("imp", "-m", render.DERIVED_RD_ID)
+
     def drop_views(self):
         """The views depend on the tables they are over: dropped before one of those is (and
         made again by publish_views)."""
@@ -255,6 +281,19 @@ class Instance:
             for view in view_rd.views:
                 self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(
                     sql.Identifier(view_rd.schema, view)))
+
+    def withdraw_products(self, job_ids):
+        """Withdraws the products of processing jobs: their rows in ivoa.obscore (through
+        derived.products), derived.progenitors and the provenance views, and their files.
+        Returns {job id: the obs_publisher_did withdrawn}."""
+        withdrawn = {}
+        with self.db.transaction() as cursor:
+            for job_id in job_ids:
+                withdrawn[job_id] = derived_publication.withdraw(cursor, job_id)
+        for job_id in job_ids:
+            shutil.rmtree(derived_publication.job_directory(
+                os.path.join(self.root, render.DERIVED_SCHEMA), job_id), ignore_errors=True)
+        return withdrawn
 
     def drop_collection(self, name):
         """Withdraws a whole collection: its tables, its ObsCore rows, its part of obscore_hea,
@@ -322,8 +361,6 @@ class Instance:
     # ---------------------------------------------------------------- removal
     def destroy(self):
         """Drops the database, its roles and the instance directory."""
-        import shutil
-
         ensure_superuser_role()  # on a fresh machine, even looking needs the role
         self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
         shutil.rmtree(self.root, ignore_errors=True)

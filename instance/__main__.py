@@ -1,11 +1,13 @@
 """Command line of an instance:
 
-    python3 -m instance serve|prepare|ingest|drop|rds|destroy [--instance NAME] [options]
+    python3 -m instance serve|prepare|ingest|drop|withdraw-products|rds|destroy [--instance NAME]
+                        [options]
 
 serve: prepare, then run the server in the foreground until Ctrl-C (what `make serve` does);
 prepare: configure, init the database and publish every collection (incrementally; idempotent);
 ingest: publish the named collections (default: all) and exit 1 if any observation was rejected;
-drop: withdraw a whole collection; rds: only render the RDs and DaCHS's configuration;
+drop: withdraw a whole collection; withdraw-products: withdraw the products of the processing
+jobs named by --job; rds: only render the RDs and DaCHS's configuration;
 destroy: drop the instance's database, roles and files.
 
 The instance is "serve" (var/serve, database heobs_serve) unless --instance names another.
@@ -25,8 +27,8 @@ DEFAULT_INSTANCE = "serve"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m instance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["serve", "prepare", "ingest", "drop", "rds",
-                                           "destroy"])
+    parser.add_argument("action", choices=["serve", "prepare", "ingest", "drop",
+                                           "withdraw-products", "rds", "destroy"])
     parser.add_argument("--instance", default=DEFAULT_INSTANCE, metavar="NAME",
                         help="its files go to var/NAME, its database is heobs_NAME"
                         f" (default: {DEFAULT_INSTANCE})")
@@ -39,6 +41,9 @@ def parse_args(argv=None):
                         help="the collections file (default: etc/collections.yaml)")
     parser.add_argument("--collection", action="append", default=None,
                         help="ingest/drop/serve: this collection (repeatable; default: all)")
+    parser.add_argument("--job", action="append", default=None,
+                        help="withdraw-products: the products of this processing job (its id:"
+                        " their obs_id; repeatable)")
     parser.add_argument("--strict", action="store_true",
                         help="ingest: publish nothing of a collection if any observation is bad")
     parser.add_argument("--prebuild", action="store_true",
@@ -59,6 +64,12 @@ def run(args):
     elif args.action == "rds":
         inst.dachs_config.write()
         inst.rds.write_all()
+    elif args.action == "withdraw-products":
+        if not args.job:
+            sys.exit("withdraw-products needs --job ID (a processing job's id, its products'"
+                     " obs_id)")
+        for job_id, dids in inst.withdraw_products(args.job).items():
+            print(f"[instance] job {job_id}: {len(dids)} products withdrawn")
     elif args.action == "drop":
         if not args.collection:
             sys.exit("drop needs --collection NAME")

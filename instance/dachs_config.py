@@ -157,6 +157,8 @@ class DachsConfig:
             # These limits, and why they are what they are: etc/site.yaml, server.
             f"defaultExecTimeSync: {limits['sync_timeout']}",
             f"maxTAPRunning: {limits['async_slots']}",
+            # The processing service's jobs running at once (etc/site.yaml, processing).
+            f"maxUserUWSRunningDefault: {site.processing.max_running_jobs}",
             "",
             "[db]",
             # Only the instance's own profiles, never ~/.gavo.

@@ -1,6 +1,6 @@
 """The resource descriptors of an instance, written into its inputs/ from rd/ (render.py): one
-RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the provenance views, the bundle
-service, the web search page, and
+RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the provenance views, the
+bundle service, the derived products and the processing service, the web search page, and
 etc/userconfig.rd. Each file is written here and nowhere else.
 """
 
@@ -51,6 +51,10 @@ class ResourceDescriptors:
         # Served from the RD file; there is nothing to import.
         write_if_changed(self.path(render.BUNDLE_RD_ID),
                          render.render_bundle_rd(os.path.join(self.inputs, "bundle")))
+        if write_if_changed(self.path(render.DERIVED_RD_ID), render.render_derived_rd(
+                os.path.join(self.inputs, render.DERIVED_SCHEMA), self.inst.site.processing,
+                self.inst.features()["native_content_qualifier"])):
+            changed.append(render.DERIVED_RD_ID)
         write_if_changed(self.path(render.LINKS_RD_ID), render.render_links_rd(
             os.path.join(self.inputs, "links"),
             self.inst.features()["native_content_qualifier"]))
@@ -79,6 +83,20 @@ class ResourceDescriptors:
     def record_table(self, collection):
         """The published table now has its RD's definition."""
         write_if_changed(self._table_stamp(collection), self.table_signature(collection))
+
+    def derived_redefined(self):
+        """True if the derived products' tables were created from other column definitions."""
+        return read_text(self._derived_stamp()) != self._derived_signature()
+
+    def record_derived(self):
+        write_if_changed(self._derived_stamp(), self._derived_signature())
+
+    def _derived_stamp(self):
+        return os.path.join(self.inst.root, "state", "table-derived.stamp")
+
+    @staticmethod
+    def _derived_signature():
+        return hashlib.sha256(render.derived_table_signature().encode()).hexdigest()
 
     def forget_table(self, collection):
         try:

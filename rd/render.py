@@ -21,6 +21,7 @@ DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
 BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
 SEARCH_FORM_MODULE = os.path.join(DACHS_EXT_DIR, "search_form")
 ADQL_FUNCTIONS_MODULE = os.path.join(DACHS_EXT_DIR, "adql_functions")
+PROCESSING_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "processing_core")
 HEA_RD_ID = "ivoa_hea/q"
 GTI_RD_ID = "ivoa_gti/q"
 PROVENANCE_RD_ID = "provenance/q"
@@ -124,6 +125,53 @@ def render_bundle_rd(resdir):
 # ---- DataLink (end) --------------------------------------------------------------------------
 
 
+# ---- Derived products and the processing service (processing/; begin) -----------------------
+DERIVED_SCHEMA = "derived"  # processing.products.SCHEMA
+DERIVED_RD_ID = DERIVED_SCHEMA + "/q"
+PROCESSING_SERVICE = DERIVED_RD_ID + "#proc"
+DERIVED_DL_PATH = DERIVED_RD_ID + "/dl/dlmeta"
+
+
+def render_derived_rd(resdir, processing, native_content_qualifier=True):
+    """The RD of the derived products and the processing service (rd/derived.rd.in);
+    processing: etc/site.yaml's processing settings (ingest.config.ProcessingSettings)."""
+    columns = schemas.load_columns()
+    pars = []
+    for col in schemas.columns_in("obscore", columns):
+        if col.name in OBSCORE_EXPRESSIONS:
+            expression = OBSCORE_EXPRESSIONS[col.name]
+            if expression is None:
+                continue
+            expression = expression.replace("{dl_path}", DERIVED_DL_PATH)
+        elif "derived" in col.tables:
+            expression = col.name
+        else:
+            continue  # the mixin's (or userconfig.rd's) default: NULL
+        pars.append(f"      {col.name}={quoteattr(expression)}")
+    return _template("derived.rd.in").substitute(
+        schema=DERIVED_SCHEMA, resdir=resdir, creation_date=CREATION_DATE,
+        mixin_pars="\n".join(pars),
+        columns="\n".join(column_element(c, required=c.not_null)
+                          for c in schemas.columns_in("derived", columns)),
+        progenitor_columns="\n".join(column_element(c, required=c.not_null)
+                                     for c in schemas.columns_in("progenitor", columns)),
+        response_table=_response_table(native_content_qualifier),
+        provenance_tables=provenance_tables(), provenance_data=provenance_data(),
+        max_observations=processing.max_observations,
+        max_running_jobs=processing.max_running_jobs,
+        processing_module=escape(PROCESSING_CORE_MODULE),
+        datalink_module=escape(DATALINK_CORE_MODULE))
+
+
+def derived_table_signature():
+    """Text that changes exactly when the derived tables must be re-created."""
+    columns = schemas.load_columns()
+    return "\n".join(column_element(c, required=c.not_null)
+                     for table in ("derived", "progenitor")
+                     for c in schemas.columns_in(table, columns)) + provenance_tables()
+# ---- Derived products (end) ------------------------------------------------------------------
+
+
 # ---- Simple Cone Search (begin) ---------------------------------------------------------------
 # Without an obs-index to take a pointing from, the test query covers the whole sky.
 ALL_SKY_TEST_QUERY = (0.0, 0.0, 180.0)
@@ -170,8 +218,10 @@ def render_search_rd(collections, resdir, name_resolver):
     indent = " " * 10
     options = "\n".join(f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
                         f">{escape(c.obs_collection)}</option>" for c in collections)
+    from processing.products import OBS_COLLECTION
+
     return _template("search.rd.in").substitute(
-        resdir=resdir, creation_date=CREATION_DATE,
+        resdir=resdir, creation_date=CREATION_DATE, derived_collection=OBS_COLLECTION,
         search_form_module=escape(SEARCH_FORM_MODULE),
         collection_tables=escape(json.dumps({c.obs_collection: f"{c.schema}.obs"
                                              for c in collections})),

@@ -12,7 +12,7 @@ COLUMNS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "columns
 PROVENANCE_TABLES = ("entity", "activity", "agent", "used", "wasgeneratedby", "wasassociatedwith",
                      "wasattributedto", "wasderivedfrom", "parameter")
 # prov_rows: the columns every <schema>.prov_<name> has besides its view's (the dataset of a row).
-TABLES = ("collection", "obscore", "hea", "gti", "prov_rows") + tuple(
+TABLES = ("collection", "obscore", "hea", "gti", "derived", "progenitor", "prov_rows") + tuple(
     f"prov_{name}" for name in PROVENANCE_TABLES)
 
 

@@ -48,7 +48,8 @@ def expected_links(hdu_types):
     """{(semantics, content_qualifier)} of an observation with these hdu-index types."""
     links = {("#this", "event-list"), ("#package", "event-bundle"), ("#preview-image", "preview"),
              ("#preview-plot", "preview"), ("#documentation", None),
-             ("#proc", "event-bundle")}  # the multi-observation bundle service
+             ("#proc", "event-bundle"),  # the multi-observation bundle service
+             ("#proc", None)}  # the processing service (test_processing.py)
     links |= {("#calibration", IRF_QUALIFIERS[t]) for t in hdu_types if t in IRF_QUALIFIERS}
     return links
 
@@ -109,7 +110,7 @@ def downloads(request, service):
     got = []
     for row in datalinks:
         if row["service_def"]:
-            continue  # the bundle service (test_bundle.py)
+            continue  # the bundle and processing services (test_bundle.py, test_processing.py)
         response = requests.get(row["access_url"], timeout=60)
         assert response.status_code == 200, (row["access_url"], response.text[:300])
         got.append(({k: row[k] for k in ("semantics", "content_qualifier", "content_type",
