@@ -42,13 +42,15 @@ def log(msg):
 
 
 class Instance:
-    def __init__(self, name, port=None, data_dir=None, collections_file=None):
+    def __init__(self, name, port=None, data_dir=None, collections_file=None, site_file=None):
         """data_dir replaces the default collection's data directory; collections_file replaces
-        etc/collections.yaml (the tests use one with proprietary observations)."""
+        etc/collections.yaml (the tests use one with proprietary observations), site_file
+        etc/site.yaml."""
         self.name = name
         self.root = os.path.join(PROJECT_ROOT, "var", name)
         self.dbname = f"heobs_{name}"
-        self.site = config.load_site(os.path.join(PROJECT_ROOT, "etc", "site.yaml"))
+        self.site_file = site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml")
+        self.site = config.load_site(self.site_file)
         self._check_site()
         self.port = int(port or self.site.port)
         self.collections_file = collections_file or os.path.join(PROJECT_ROOT, "etc",
@@ -70,7 +72,7 @@ class Instance:
                    if not getattr(self.site, key)]
         missing += [f"contact.{key}" for key, value in self.site.contact.items() if not value]
         if missing:
-            sys.exit(f"etc/site.yaml: missing mandatory key(s): {', '.join(missing)}")
+            sys.exit(f"{self.site_file}: missing mandatory key(s): {', '.join(missing)}")
 
     @property
     def server_url(self):
