@@ -167,7 +167,7 @@ def make_manifest(inst, members, data_dir=None):
         },
         "port": inst.port,
         "server_url": inst.server_url,
-        "data": data_dir,
+        "data": data_dir and os.path.abspath(data_dir),
         "versions": {
             "dachs": inst.features()["dachs"],
             "postgresql": version,
