@@ -173,8 +173,9 @@ def make_manifest(inst, members, data_dir=None):
             "postgresql": version,
             "postgresql_major": version_num // 10000,
             "pg_dump": pg_dump,
-            "extensions": dict(db.query("SELECT extname, extversion FROM pg_extension"
-                                        " WHERE extname <> 'plpgsql' ORDER BY 1")),
+            "extensions": {name: {"version": version, "schema": schema} for name, version, schema
+                           in db.query("SELECT extname, extversion, extnamespace::regnamespace::text"
+                                       " FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1")},
             "project_commit": project_commit(),
             "ingest_code": code_version(),
         },

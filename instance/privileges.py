@@ -14,6 +14,7 @@ whose identities are SQL (`public.contains(public.spoint,pg_catalog.anyelement)`
 Everything here runs as the PostgreSQL superuser (instance/database.py).
 """
 
+import psycopg2
 from psycopg2 import sql
 
 SUPERUSER = "superuser"
@@ -50,6 +51,9 @@ deps AS (
 SELECT (pg_identify_object(d.classid, d.objid, d.objsubid)).type,
        (pg_identify_object(d.classid, d.objid, d.objsubid)).identity,
        d.objsubid,
+       (SELECT json_build_array(type, object_names, object_args)
+        FROM pg_identify_object_as_address(d.classid, d.objid, d.objsubid)),
+       json_build_array(d.classid::int, d.objid::int),
        pg_get_userbyid(COALESCE(c.relowner, n.nspowner, p.proowner, t.typowner, o.oprowner)),
        (SELECT json_agg(json_build_array(
                     CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
@@ -116,13 +120,14 @@ def _grants(names, acl, owner, where):
 
 def _record_objects(db, names):
     objects = []
-    for kind, identity, column, owner, acl, default_acl in db.query(
+    for kind, identity, column, address, source, owner, acl, default_acl in db.query(
             OBJECTS_QUERY, {"roles": list(names.roles.values())}):
         where = f"{kind} {identity}"
         if column or kind not in GRANT_KINDS:
             raise PrivilegeError(f"{where} depends on the instance's roles, and a restore cannot"
                                  " set its owner or grants again")
-        objects.append({"kind": kind, "identity": identity, "owner": names.part(owner, where),
+        objects.append({"kind": kind, "identity": identity, "address": address,
+                        "source": source, "owner": names.part(owner, where),
                         "acl": None if default_acl else _grants(names, acl, owner, where)})
     return objects
 
@@ -157,6 +162,32 @@ def _record_roles(db, names):
 
 
 # ---------------------------------------------------------------- replaying
+def extension_members(db, recorded):
+    """The recorded objects that an extension of db (a database with the extensions made, before
+    the restore) defines itself. DaCHS 2.7 defines operators of pgSphere 1.2's MOCs and circles
+    in SQL (its //adql RD) that pgSphere 1.5 brings along: restoring the archive's would fail
+    ("function scircle_intersect_smoc already exists"), and the extension's are the ones to
+    keep. Objects are found by their address (pg_identify_object_as_address)."""
+    members = []
+    connection = db.connect()
+    try:
+        with connection.cursor() as cursor:
+            for obj in recorded["objects"]:
+                try:
+                    cursor.execute("SELECT classid, objid, objsubid"
+                                   " FROM pg_get_object_address(%s, %s::text[], %s::text[])",
+                                   obj["address"])
+                except psycopg2.Error:
+                    continue  # not there: the restore makes it
+                cursor.execute("SELECT 1 FROM pg_depend WHERE classid = %s AND objid = %s"
+                               " AND deptype = 'e'", cursor.fetchone()[:2])
+                if cursor.fetchone():
+                    members.append(obj)
+    finally:
+        connection.close()
+    return members
+
+
 def create_roles(cursor, recorded, roles, passwords, superuser):
     """Creates the roles {profile: name} as recorded (attributes, settings, memberships), each
     with its password {profile: password}."""
@@ -183,11 +214,14 @@ def grant_database(cursor, recorded, dbname, roles, superuser):
         _replay_acl(cursor, _Names(roles, superuser), target, recorded["database_acl"])
 
 
-def replay_objects(cursor, recorded, roles, superuser):
-    """Gives every recorded object its owner and grants, in a database restored without them
-    (as the superuser: its objects are the superuser's)."""
+def replay_objects(cursor, recorded, roles, superuser, skip=()):
+    """Gives every recorded object but those in skip (extension_members) its owner and grants,
+    in a database restored without them (as the superuser: its objects are the superuser's)."""
     names = _Names(roles, superuser)
+    skipped = {obj["identity"] for obj in skip}
     for obj in recorded["objects"]:
+        if obj["identity"] in skipped:
+            continue
         kind = obj["kind"]
         if kind not in GRANT_KINDS:
             raise PrivilegeError(f"the archive lists a {kind}, which a restore cannot give an owner")

@@ -16,10 +16,11 @@ In this order, and nothing is changed before the checks (1-4) have passed:
    in a process per core: most of its time is building the indexes), then they are given back
    (instance/privileges.py) and the tables ANALYZEd (a dump holds no planner statistics);
    `dachs upgrade` if the archive's DaCHS is older;
-7. the DaCHS root var/<name> is written from the configuration (gavo.rc, the RDs), the restored
-   tables are recorded as made for their RDs if this checkout defines them as the archive's did,
-   and the registry records are published again (the server URL may have changed), with the
-   coverage computed from the restored rows;
+7. the DaCHS root var/<name> is written from the configuration (gavo.rc, the RDs); what DaCHS
+   rendered into the database is rendered again where this machine differs (the server URL in
+   the ObsCore view, DaCHS's own tables and metadata: refresh_dachs_tables); the restored tables
+   are recorded as made for their RDs if this checkout defines them as the archive's did, and the
+   registry records are published again, with the coverage computed from the restored rows;
 8. per collection, what the next `make serve` would read again: datasets whose files (or ingest
    code) differ from those their rows were read from.
 Nothing is ingested. A failure after step 4 removes what was made (the roles, the database, the
@@ -29,22 +30,25 @@ DaCHS root) and puts the configuration back.
 import getpass
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 
 import psycopg2
+from psycopg2 import sql
 
 from ingest.collection import CollectionReader
 from ingest.config import ConfigError
 from ingest.errors import IngestError
 from instance import PROFILES, Instance, server
 from instance import privileges
-from instance.backup import COLLECTIONS, SITE, Archive, BackupError
+from instance.backup import COLLECTIONS, DUMP, SITE, Archive, BackupError
 from instance.dachs_config import ask_features
 from instance.database import Database, client_command, ensure_superuser_role
 from instance.files import read_text, write_if_changed
 from instance.publication import Publisher, code_version, configuration_text, make_plan
+from rd import render
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGURATION = ((SITE, "site.yaml"), (COLLECTIONS, "collections.yaml"))
@@ -239,29 +243,67 @@ def restore_database(inst, archive):
         inst.db.create(locale=manifest["database"]["locale"])
         with Database("postgres").transaction() as cursor:
             privileges.grant_database(cursor, recorded, inst.dbname, roles, superuser)
+        provided = make_extensions(inst, manifest, recorded)
     except psycopg2.Error as exc:
-        raise BackupError(f"PostgreSQL refused the roles or the database of {inst.name}:"
-                          f" {str(exc).strip()}") from None
-    log(f"restoring the database {inst.dbname} (pg_restore)")
-    result = subprocess.run(client_command("pg_restore") + [
-        "--no-owner", "--no-acl", "--exit-on-error", f"--jobs={RESTORE_JOBS}",
-        "--dbname", inst.dbname, archive.member("database.dump")], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore of the archive's database failed (what it made is"
-                          f" removed):\n{result.stderr.strip()[-3000:]}")
+        raise BackupError(f"PostgreSQL refused the roles, the database or the extensions of"
+                          f" {inst.name}: {str(exc).strip()}") from None
+    run_pg_restore(inst, archive, provided)
     try:
         with inst.db.transaction() as cursor:
-            privileges.replay_objects(cursor, recorded, roles, superuser)
+            privileges.replay_objects(cursor, recorded, roles, superuser, skip=provided)
         inst.db.query("ANALYZE")
     except psycopg2.Error as exc:
         raise BackupError(f"PostgreSQL refused the owners or grants of the archive's database:"
                           f" {str(exc).strip()}") from None
-    local_dachs = inst.features()["dachs"]
-    if _version(manifest["versions"]["dachs"]) < _version(local_dachs):
-        log(f"the archive's database is DaCHS {manifest['versions']['dachs']}'s: dachs upgrade"
-            f" (to {local_dachs})")
-        inst.dachs_config.write()
-        inst.dachs("upgrade")
+
+
+def run_pg_restore(inst, archive, leave_out):
+    """The archive's database into the new one, without owners and grants and without the objects
+    in leave_out."""
+    log(f"restoring the database {inst.dbname} (pg_restore)")
+    result = subprocess.run(client_command("pg_restore") + [
+        "--no-owner", "--no-acl", "--exit-on-error", f"--jobs={RESTORE_JOBS}",
+        "--use-list", restore_list(archive, leave_out),
+        "--dbname", inst.dbname, archive.member(DUMP)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore of the archive's database failed (what it made is"
+                          f" removed):\n{result.stderr.strip()[-3000:]}")
+
+
+def make_extensions(inst, manifest, recorded):
+    """Makes the archive's extensions (pgSphere, q3c) in the new database, in this PostgreSQL's
+    version, before the restore; returns the recorded objects they define here
+    (privileges.extension_members), which the restore leaves out."""
+    for name, extension in manifest["versions"]["extensions"].items():
+        inst.db.query(sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
+            sql.Identifier(name), sql.Identifier(extension["schema"])))
+    provided = privileges.extension_members(inst.db, recorded)
+    if provided:
+        log(f"{len(provided)} functions, operators or types the archive's DaCHS defined are"
+            " defined by the extensions here: the extensions' are kept ("
+            + ", ".join(obj["identity"] for obj in provided[:3]) + ", ...)")
+    return provided
+
+
+def restore_list(archive, leave_out):
+    """The file of pg_restore's --use-list: the archive's table of contents without the entries
+    of the objects in leave_out (each entry names its object's catalog and OID in the archive's
+    database: `764; 1255 182336 FUNCTION public scircle_intersect_smoc(...) owner`)."""
+    listed = subprocess.run(client_command("pg_restore") + ["--list", archive.member(DUMP)],
+                            capture_output=True, text=True)
+    if listed.returncode != 0:
+        raise BackupError(f"pg_restore cannot read the archive's database:\n{listed.stderr.strip()}")
+    sources = {tuple(obj["source"]) for obj in leave_out}
+    kept = []
+    for line in listed.stdout.splitlines():
+        entry = re.match(r"\s*\d+;\s+(\d+)\s+(\d+)\s", line)
+        if entry and (int(entry.group(1)), int(entry.group(2))) in sources:
+            continue
+        kept.append(line)
+    path = os.path.join(archive.directory, "restore.list")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(kept) + "\n")
+    return path
 
 
 def make_root(inst, manifest):
@@ -271,6 +313,7 @@ def make_root(inst, manifest):
     inst.configure()
     published = inst.published()
     inst.rds.write_views(published)
+    refresh_dachs_tables(inst, manifest, published)
     redefined = []
     for collection in published:
         if inst.rds.table_signature(collection) == manifest["tables"].get(collection.schema):
@@ -279,6 +322,35 @@ def make_root(inst, manifest):
             redefined.append(collection.name)
     inst.registry.publish(published)
     return redefined
+
+
+def refresh_dachs_tables(inst, manifest, published):
+    """What DaCHS rendered into the database from its own definitions and gavo.rc, rendered again
+    where this machine differs from the archive's. The SQL of the ivoa.obscore view holds the
+    server URL (access_url: DaCHS expands `\\getConfig{web}{serverURL}` when a collection is
+    imported, into its fragment in ivoa._obscoresources), and TAP_SCHEMA the descriptions of
+    DaCHS's own columns. So: with an older DaCHS, `dachs upgrade` (DaCHS's tables to its
+    version); with another server URL or DaCHS, `dachs imp -m` of every published collection
+    (its ObsCore fragment and metadata), then `dachs imp //obscore`, which makes the view again
+    from the fragments and writes its metadata, then `dachs imp -m` of the ivoa views, in the
+    order `make serve` imports them (the last one names the ivoa schema in TAP_SCHEMA)."""
+    reasons = []
+    archived, local = manifest["versions"]["dachs"], inst.features()["dachs"]
+    if _version(archived) < _version(local):
+        log(f"the archive's database is DaCHS {archived}'s: dachs upgrade (to {local})")
+        inst.dachs("upgrade")
+        reasons.append(f"DaCHS {local}")
+    if inst.server_url != manifest["server_url"]:
+        reasons.append(f"the server URL {inst.server_url} (the archive's:"
+                       f" {manifest['server_url']})")
+    if not reasons or not published:
+        return
+    log(f"writing DaCHS's ObsCore view and table metadata again for {' and '.join(reasons)}")
+    for collection in published:
+        inst.dachs("imp", "-m", inst.rds.rd_id(collection))
+    inst.dachs("imp", "//obscore")
+    for rd_id in render.VIEWS:
+        inst.dachs("imp", "-m", rd_id)
 
 
 def data_report(inst, manifest, redefined):
