@@ -20,6 +20,7 @@ import sys
 
 from instance import DachsError, DatabaseError, Instance
 from instance.backup import BackupError, write_backup
+from instance.privileges import PrivilegeError
 from instance.publication import PublicationError
 from instance import server
 from instance.restore import restore
@@ -103,7 +104,8 @@ def run(args):
 def main(argv=None):
     try:
         run(parse_args(argv))
-    except (BackupError, DachsError, DatabaseError, PublicationError, ServerError) as exc:
+    except (BackupError, DachsError, DatabaseError, PrivilegeError, PublicationError,
+            ServerError) as exc:
         sys.exit(f"[instance] {exc}")
 
 

@@ -25,8 +25,9 @@ GRANT_KINDS = {"table": "TABLE", "view": "TABLE", "materialized view": "TABLE",
                "sequence": "SEQUENCE", "schema": "SCHEMA", "function": "FUNCTION",
                "aggregate": "FUNCTION", "procedure": "PROCEDURE", "type": "TYPE",
                "domain": "DOMAIN", "operator": None}
+# (MAINTAIN: PostgreSQL 17's VACUUM, ANALYZE, REINDEX... of a table, which its owner holds)
 PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER",
-              "USAGE", "CREATE", "EXECUTE", "CONNECT", "TEMPORARY"}
+              "USAGE", "CREATE", "EXECUTE", "CONNECT", "TEMPORARY", "MAINTAIN"}
 # pg_roles columns -> the CREATE ROLE keywords for true and false
 ROLE_ATTRIBUTES = {"rolinherit": ("INHERIT", "NOINHERIT"),
                    "rolcreaterole": ("CREATEROLE", "NOCREATEROLE"),

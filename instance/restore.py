@@ -91,10 +91,13 @@ def restore(archive_path, name=None, port=None, data_dir=None, etc_dir=None, for
             seconds["DaCHS root and registry"] = time.monotonic() - started - sum(seconds.values())
             report = data_report(inst, manifest, redefined)
             seconds["data check"] = time.monotonic() - started - sum(seconds.values())
-        except BaseException:
+        except BaseException as exc:
             if inst is not None:
                 inst.destroy()
             _put_back(replaced)
+            if isinstance(exc, psycopg2.Error):
+                raise BackupError(f"PostgreSQL refused the restore (what it made is removed):"
+                                  f" {str(exc).strip()}") from None
             raise
     log(f"restored instance {name} from {archive_path} in {time.monotonic() - started:.1f} s ("
         + ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items()) + "):"
