@@ -48,6 +48,8 @@ PRIVILEGES = "privileges.json"
 SITE = "configuration/site.yaml"
 COLLECTIONS = "configuration/collections.yaml"
 MEMBERS = (DUMP, PRIVILEGES, SITE, COLLECTIONS)
+MANIFEST_KEYS = ("instance", "created", "database", "port", "server_url", "data", "versions",
+                 "collections", "tables", "members")
 # The tables of DaCHS's UWS jobs (async TAP, DataLink): those with both columns.
 # (quote_ident: as pg_dump's table patterns take them)
 UWS_TABLES_QUERY = """
@@ -256,6 +258,9 @@ class Archive:
             found = manifest.get("format") if isinstance(manifest, dict) else None
             raise BackupError(f"{self.path} is a backup of format {found!r}; this checkout reads"
                               f" {FORMAT!r} (restore it with the project version that made it)")
+        missing = [key for key in MANIFEST_KEYS if key not in manifest]
+        if missing:
+            raise BackupError(f"{self.path} is damaged: its {MANIFEST} lacks {', '.join(missing)}")
         return manifest
 
     def _extract(self, tar, member):

@@ -47,7 +47,7 @@ from instance.backup import COLLECTIONS, DUMP, SITE, Archive, BackupError
 from instance.dachs_config import ask_features
 from instance.database import Database, client_command, ensure_superuser_role
 from instance.files import read_text, write_if_changed
-from instance.publication import Publisher, code_version, configuration_text, make_plan
+from instance.publication import Publisher, code_version, fingerprint_base, make_plan
 from rd import render
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,25 +72,19 @@ def restore(archive_path, name=None, port=None, data_dir=None, etc_dir=None, for
     with tempfile.TemporaryDirectory(prefix="heobs-restore-") as work:
         archive = Archive(os.path.abspath(archive_path), work)
         manifest = archive.manifest
-        name = name or manifest["instance"]
-        port = port or manifest["port"]
+        name, port = name or manifest["instance"], port or manifest["port"]
         data_dir = data_dir or manifest["data"]
         staged = _instance(name, port, data_dir, archive.member(COLLECTIONS), archive.member(SITE))
         check_machine(staged, manifest)
         check_data(staged, manifest)
         check_target(staged, force)
+        seconds = {"checks": time.monotonic() - started}
         replaced = write_configuration(archive, etc_dir)
         inst = None
-        seconds = {"checks": time.monotonic() - started}
         try:
             inst = _instance(name, port, data_dir, os.path.join(etc_dir, "collections.yaml"),
                              os.path.join(etc_dir, "site.yaml"))
-            restore_database(inst, archive)
-            seconds["database"] = time.monotonic() - started - sum(seconds.values())
-            redefined = make_root(inst, manifest)
-            seconds["DaCHS root and registry"] = time.monotonic() - started - sum(seconds.values())
-            report = data_report(inst, manifest, redefined)
-            seconds["data check"] = time.monotonic() - started - sum(seconds.values())
+            report = _make(inst, archive, seconds)
         except BaseException as exc:
             if inst is not None:
                 inst.destroy()
@@ -105,6 +99,19 @@ def restore(archive_path, name=None, port=None, data_dir=None, etc_dir=None, for
         f" {manifest['database']['users']} DaCHS user(s)), its DaCHS root var/{name},"
         f" serving {inst.server_url}. Nothing was ingested.")
     return inst, report
+
+
+def _make(inst, archive, seconds):
+    """Steps 6-8 (module docstring), each one's time in seconds; returns the data report."""
+    def timed(stage, function, *args):
+        started = time.monotonic()
+        result = function(*args)
+        seconds[stage] = time.monotonic() - started
+        return result
+
+    timed("database", restore_database, inst, archive)
+    redefined = timed("DaCHS root and registry", make_root, inst, archive.manifest)
+    return timed("data check", data_report, inst, archive.manifest, redefined)
 
 
 def _instance(name, port, data_dir, collections_file, site_file):
@@ -367,8 +374,8 @@ def data_report(inst, manifest, redefined):
         except IngestError as exc:
             log(f"{collection.name}: its indexes cannot be read: {exc}")
             continue
-        base = configuration_text(collection, inst.site) + code_version()
-        plan = make_plan(reader, Publisher(inst).published_fingerprints(collection), base)
+        plan = make_plan(reader, Publisher(inst).published_fingerprints(collection),
+                         fingerprint_base(collection, inst.site))
         paths = {entry.path for key in reader.datasets() for entry in reader.hdu_index.entries_for(key)}
         counts = {"unchanged": len(plan.unchanged), "changed": len(plan.changed),
                   "new": len(plan.new), "withdrawn": len(plan.withdrawn),

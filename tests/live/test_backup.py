@@ -328,6 +328,12 @@ def test_a_newer_machine_s_archive_is_refused_clearly(archive, tmp_path, field, 
     assert message in said
 
 
+def test_a_manifest_without_its_keys_is_refused_clearly(archive, tmp_path):
+    edited = _with_manifest(archive, tmp_path, lambda m: m.pop("tables"))
+    said = _failed_restore(edited, f"nokeys_{os.getpid()}", "--etc", str(tmp_path))
+    assert "is damaged: its manifest.json lacks tables" in said
+
+
 def test_missing_data_are_refused_clearly(archive, tmp_path):
     said = _failed_restore(archive, f"nodata_{os.getpid()}", "--etc", str(tmp_path),
                            "--data", str(tmp_path / "nowhere"))
