@@ -19,6 +19,7 @@ two answers (answers_of, canonical):
 Queries have an ORDER BY: SQL promises no order without one.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -303,17 +304,19 @@ def test_a_damaged_archive_is_refused_clearly(archive, tmp_path, how, message):
     assert not os.path.exists(tmp_path / "site.yaml")  # nothing written
 
 
-def _with_manifest(archive_path, tmp_path, change):
-    """A copy of the archive whose manifest change(manifest) edited."""
+def _with_manifest(archive_path, tmp_path, change, replace=None):
+    """A copy of the archive whose manifest change(manifest) edited, and whose members named in
+    replace ({name: bytes}) are replaced."""
     path = str(tmp_path / "edited.tar")
+    replace = replace or {}
     with tarfile.open(archive_path) as source, tarfile.open(path, "w") as target:
         for member in source.getmembers():
-            data = source.extractfile(member).read()
+            data = replace.get(member.name) or source.extractfile(member).read()
             if member.name == "manifest.json":
                 manifest = json.loads(data)
                 change(manifest)
                 data = json.dumps(manifest).encode()
-                member.size = len(data)
+            member.size = len(data)
             target.addfile(member, io.BytesIO(data))
     return path
 
@@ -332,6 +335,22 @@ def test_a_manifest_without_its_keys_is_refused_clearly(archive, tmp_path):
     edited = _with_manifest(archive, tmp_path, lambda m: m.pop("tables"))
     said = _failed_restore(edited, f"nokeys_{os.getpid()}", "--etc", str(tmp_path))
     assert "is damaged: its manifest.json lacks tables" in said
+
+
+def test_a_failed_restore_leaves_nothing_and_puts_the_configuration_back(archive, tmp_path):
+    """A dump that pg_restore cannot read, in an archive whose checksums say it is whole: the
+    failure comes after the configuration is written and the roles and database are made."""
+    garbage = b"not a dump of PostgreSQL\n" * 1000
+    digest = {"sha256": hashlib.sha256(garbage).hexdigest(), "bytes": len(garbage)}
+    edited = _with_manifest(archive, tmp_path, lambda m: m["members"].__setitem__(
+        "database.dump", digest), replace={"database.dump": garbage})
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "site.yaml").write_text("# the site file that was here\n")
+    said = _failed_restore(edited, f"garbage_{os.getpid()}", "--etc", str(etc))
+    assert "pg_restore cannot read the archive's database" in said
+    assert (etc / "site.yaml").read_text() == "# the site file that was here\n"
+    assert sorted(os.listdir(etc)) == ["site.yaml"]
 
 
 def test_missing_data_are_refused_clearly(archive, tmp_path):
