@@ -9,7 +9,9 @@ where every role is named by its part: the instance's profiles ("admin", "truste
 "untrusted"), "superuser" (the role that took the backup, which owns the extensions' objects),
 PUBLIC and PostgreSQL's predefined roles (pg_database_owner). The objects are found through
 pg_shdepend, PostgreSQL's own list of what depends on a role, and named by pg_identify_object,
-whose identities are SQL (`public.contains(public.spoint,pg_catalog.anyelement)`).
+whose identities are SQL (`public.contains(public.spoint,pg_catalog.anyelement)`); each is kept
+with its address (pg_identify_object_as_address: to find it in another database) and its catalog
+and OID in the archive's database (to find its entry in pg_restore's list).
 
 Everything here runs as the PostgreSQL superuser (instance/database.py).
 """
@@ -41,8 +43,9 @@ class PrivilegeError(RuntimeError):
     """The database holds an owner or grant a restore could not make again; the message says which."""
 
 
-# The objects that depend on the given roles, each with its owner and its grants (acl: None where
-# it has PostgreSQL's default privileges). Column grants (objsubid <> 0) are listed to be refused.
+# The objects that depend on the given roles, each with its address, its catalog and OID, its
+# owner and its grants (acl: None where it has PostgreSQL's default privileges). Column grants
+# (objsubid <> 0) are listed to be refused.
 OBJECTS_QUERY = """
 WITH roles AS (SELECT oid FROM pg_roles WHERE rolname = ANY(%(roles)s)),
 deps AS (
