@@ -53,7 +53,8 @@ class Instance:
         self.name = name
         self.root = os.path.join(PROJECT_ROOT, "var", name)
         self.dbname = f"heobs_{name}"
-        self.site = config.load_site(site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml"))
+        self.site_file = site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml")
+        self.site = config.load_site(self.site_file)
         self._check_site()
         self.port = int(port or self.site.port)
         self.collections_file = collections_file or os.path.join(PROJECT_ROOT, "etc",
@@ -75,7 +76,7 @@ class Instance:
                    if not getattr(self.site, key)]
         missing += [f"contact.{key}" for key, value in self.site.contact.items() if not value]
         if missing:
-            sys.exit(f"etc/site.yaml: missing mandatory key(s): {', '.join(missing)}")
+            sys.exit(f"{self.site_file}: missing mandatory key(s): {', '.join(missing)}")
 
     @property
     def server_url(self):
@@ -146,8 +147,7 @@ class Instance:
         for name in names:
             collection = self.collections[name]
             self._recreate_if_redefined(
-                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed
-                or moved)
+                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed)
             started = time.monotonic()
             summaries[name] = self._publish_one(collection, strict, prebuild)
             # for the exporter's ingest metrics (monitoring/metrics.py)
@@ -157,7 +157,8 @@ class Instance:
             if self.published([collection]):
                 self.rds.record_table(collection)
         if moved:
-            self._refresh_obscore_urls(names)
+            log(f"ivoa.obscore: access URLs now under {self.server_url}")
+            self.refresh_dachs_metadata(self.published())
         self._publish_derived(render.DERIVED_RD_ID in changed)
         self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
@@ -179,14 +180,19 @@ class Instance:
             f.seek(0)
             return f.read() not in ("", self.server_url)
 
-    def _refresh_obscore_urls(self, names):
-        """After `dachs imp -m` of the collections (_recreate_if_redefined), the collections not
-        published in this run get it too, and ivoa.obscore is made again from their parts."""
-        for collection in self.published():
-            if collection.name not in names:
-                self.dachs("imp", "-m", self.rds.rd_id(collection))
-        log(f"ivoa.obscore: access URLs now under {self.server_url}")
+    def refresh_dachs_metadata(self, collections):
+        """What DaCHS rendered into the database when these collections were imported, written
+        again: their ObsCore fragments and table metadata (`dachs imp -m`), ivoa.obscore made
+        again from the fragments (`dachs imp //obscore`), then the ivoa views' metadata, in the
+        order `make serve` imports them (the last one names the ivoa schema in TAP_SCHEMA). The
+        SQL of ivoa.obscore holds the server URL (access_url: DaCHS expands it when a collection
+        is imported): after a change of server_url, and after a restore (instance/restore.py)."""
+        for collection in collections:
+            self.dachs("imp", "-m", self.rds.rd_id(collection))
         self.dachs("imp", "//obscore")
+        for rd_id in render.VIEWS:
+            if self.view_sources(rd_id):
+                self.dachs("imp", "-m", rd_id)
 
     def _publish_one(self, collection, strict, prebuild):
         """The Summary of publishing one collection. One that cannot be read at all (no

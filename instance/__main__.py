@@ -1,14 +1,18 @@
 """Command line of an instance:
 
-    python3 -m instance serve|prepare|ingest|drop|withdraw-products|rds|destroy [--instance NAME]
-                        [options]
+    python3 -m instance serve|prepare|ingest|drop|withdraw-products|rds|destroy|backup
+                        [--instance NAME] [options]
+    python3 -m instance restore --from ARCHIVE [--instance NAME] [--force] [options]
 
 serve: prepare, then run the server in the foreground until Ctrl-C (what `make serve` does);
 prepare: configure, init the database and publish every collection (incrementally; idempotent);
 ingest: publish the named collections (default: all) and exit 1 if any observation was rejected;
 drop: withdraw a whole collection; withdraw-products: withdraw the products of the processing
 jobs named by --job; rds: only render the RDs and DaCHS's configuration;
-destroy: drop the instance's database, roles and files.
+destroy: drop the instance's database, roles and files;
+backup: write one archive of the instance (its database, users and groups, configuration);
+restore: make the instance of an archive here (default: the archive's name, port and DATA), its
+configuration written into etc/ (or --etc DIR), without ingesting.
 
 The instance is "serve" (var/serve, database heobs_serve) unless --instance names another.
 """
@@ -17,8 +21,11 @@ import argparse
 import sys
 
 from instance import DachsError, DatabaseError, Instance
+from instance.backup import BackupError, write_backup
+from instance.privileges import PrivilegeError
 from instance.publication import PublicationError
 from instance import server
+from instance.restore import restore
 from instance.server import ServerError
 
 DEFAULT_INSTANCE = "serve"
@@ -28,10 +35,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m instance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["serve", "prepare", "ingest", "drop",
-                                           "withdraw-products", "rds", "destroy"])
-    parser.add_argument("--instance", default=DEFAULT_INSTANCE, metavar="NAME",
+                                           "withdraw-products", "rds", "destroy", "backup",
+                                           "restore"])
+    parser.add_argument("--instance", default=None, metavar="NAME",
                         help="its files go to var/NAME, its database is heobs_NAME"
-                        f" (default: {DEFAULT_INSTANCE})")
+                        f" (default: {DEFAULT_INSTANCE}; restore: the archive's)")
     parser.add_argument("--port", type=int, default=None,
                         help="port to serve on (default: etc/site.yaml)")
     parser.add_argument("--data", default=None,
@@ -39,6 +47,18 @@ def parse_args(argv=None):
                         " in etc/collections.yaml)")
     parser.add_argument("--collections", default=None, metavar="FILE",
                         help="the collections file (default: etc/collections.yaml)")
+    parser.add_argument("--site", default=None, metavar="FILE",
+                        help="the site file (default: etc/site.yaml)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="backup: the archive to write (default:"
+                        " var/backups/NAME-<UTC time>.tar)")
+    parser.add_argument("--from", dest="archive", default=None, metavar="ARCHIVE",
+                        help="restore: the archive to restore")
+    parser.add_argument("--etc", default=None, metavar="DIR",
+                        help="restore: write the archive's site.yaml and collections.yaml"
+                        " there (default: etc/)")
+    parser.add_argument("--force", action="store_true",
+                        help="restore: replace an instance of the same name")
     parser.add_argument("--collection", action="append", default=None,
                         help="ingest/drop/serve: this collection (repeatable; default: all)")
     parser.add_argument("--job", action="append", default=None,
@@ -53,14 +73,22 @@ def parse_args(argv=None):
 
 
 def run(args):
-    inst = Instance(args.instance, port=args.port, data_dir=args.data,
-                    collections_file=args.collections)
+    if args.action == "restore":
+        if not args.archive:
+            sys.exit("restore needs --from ARCHIVE (make restore FROM=<archive>)")
+        restore(args.archive, name=args.instance, port=args.port, data_dir=args.data,
+                etc_dir=args.etc, force=args.force)
+        return
+    inst = Instance(args.instance or DEFAULT_INSTANCE, port=args.port, data_dir=args.data,
+                    collections_file=args.collections, site_file=args.site)
     unknown = [n for n in args.collection or [] if n not in inst.collections]
     if unknown:
         sys.exit(f"No collection {', '.join(unknown)} in {inst.collections_file}"
                  f" (there are: {', '.join(inst.collections)})")
     if args.action == "destroy":
         inst.destroy()
+    elif args.action == "backup":
+        write_backup(inst, args.out, data_dir=args.data)
     elif args.action == "rds":
         inst.dachs_config.write()
         inst.rds.write_all()
@@ -88,7 +116,8 @@ def run(args):
 def main(argv=None):
     try:
         run(parse_args(argv))
-    except (DachsError, DatabaseError, PublicationError, ServerError) as exc:
+    except (BackupError, DachsError, DatabaseError, PrivilegeError, PublicationError,
+            ServerError) as exc:
         sys.exit(f"[instance] {exc}")
 
 

@@ -100,12 +100,7 @@ class DachsConfig:
                 return kept["features"]
         except (OSError, ValueError):
             pass
-        result = subprocess.run([DEBIAN_PYTHON, "-m", "dachs_ext.compat"], env=self.env(),
-                                cwd=PROJECT_ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise DachsError("the installed DaCHS cannot run this service:\n"
-                             + (result.stderr or result.stdout).strip()[-4000:])
-        features = json.loads(result.stdout)
+        features = ask_features(self.env())
         if key is not None:
             os.makedirs(os.path.dirname(cached), exist_ok=True)
             write_if_changed(cached, json.dumps({"key": key, "features": features}))
@@ -166,13 +161,17 @@ class DachsConfig:
             "",
         ])
 
+    def role_password(self, profile):
+        """The password of the instance's database role of a profile (admin, trusted, untrusted)."""
+        return self._secret(profile)
+
     def profiles(self):
         dsn = f"database = {self.inst.dbname}\nhost = localhost\nport = {cluster_port()}\n"
         files = {"dsn": dsn}
         for fname, profile in [("feed", "admin"), ("trustedquery", "trusted"),
                                ("untrustedquery", "untrusted")]:
             files[fname] = (f"include dsn\nuser = {self.inst.role(profile)}\n"
-                            f"password = {self._secret(profile)}\n")
+                            f"password = {self.role_password(profile)}\n")
         return files
 
     def defaultmeta(self):
@@ -205,17 +204,24 @@ class DachsConfig:
                 + "; do not edit.\n" + yaml.safe_dump(document, sort_keys=False,
                                                       allow_unicode=True))
 
-    def write(self):
-        """Writes every file; returns True if any changed."""
+    def rendered(self):
+        """{path: text} of the files made from the configuration (etc/site.yaml, the collections
+        file): gavo.rc, the installed collections file, defaultmeta.txt. (The profiles hold the
+        machine's: the cluster's port and the roles' passwords.)"""
         from ingest import config
 
-        changed = write_if_changed(self.settings_file, self.gavo_rc())
-        changed |= write_if_changed(config.installed_collections_path(self.root),
-                                    self.installed_collections())
+        return {self.settings_file: self.gavo_rc(),
+                config.installed_collections_path(self.root): self.installed_collections(),
+                os.path.join(self.root, "etc", "defaultmeta.txt"): self.defaultmeta()}
+
+    def write(self):
+        """Writes every file; returns True if any changed."""
+        changed = False
+        for path, content in self.rendered().items():
+            changed |= write_if_changed(path, content)
         etc = os.path.join(self.root, "etc")
         for fname, content in self.profiles().items():
             changed |= write_if_changed(os.path.join(etc, fname), content)
-        changed |= write_if_changed(os.path.join(etc, "defaultmeta.txt"), self.defaultmeta())
         self.install_vocabularies()
         return changed
 
@@ -233,6 +239,16 @@ class DachsConfig:
             # DaCHS tries to download a cached vocabulary again once it is some months old.
             if time.time() - os.path.getmtime(path) > 86400 * 30:
                 os.utime(path)
+
+
+def ask_features(env):
+    """What the installed DaCHS is and does, asked of it (`python3 -m dachs_ext.compat`)."""
+    result = subprocess.run([DEBIAN_PYTHON, "-m", "dachs_ext.compat"], env=env,
+                            cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DachsError("the installed DaCHS cannot run this service:\n"
+                         + (result.stderr or result.stdout).strip()[-4000:])
+    return json.loads(result.stdout)
 
 
 def _features_key():

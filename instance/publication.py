@@ -97,6 +97,12 @@ def configuration_text(collection, site):
     return repr((collection, site.authority))
 
 
+def fingerprint_base(collection, site):
+    """What every dataset's fingerprint of a collection starts from: its configuration and the
+    ingest code."""
+    return configuration_text(collection, site) + code_version()
+
+
 def observation_fingerprint(reader, dataset, base):
     """The fingerprint of one dataset; base hashes the configuration and the code."""
     h = hashlib.sha256(base.encode())
@@ -220,7 +226,7 @@ class Publisher:
         files now, instead of at their first request."""
         summary = Summary(name=collection.name)
         reader = ingest_collection.CollectionReader(collection, self.inst.site)
-        base = configuration_text(collection, self.inst.site) + code_version()
+        base = fingerprint_base(collection, self.inst.site)
         started = time.monotonic()
         plan = make_plan(reader, self.published_fingerprints(collection), base)
         summary.count("unchanged", len(plan.unchanged))
