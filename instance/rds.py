@@ -79,6 +79,12 @@ class ResourceDescriptors:
         text changed."""
         return write_if_changed(self.path(rd_id), self._view_text(rd_id, sources))
 
+    def write_views(self):
+        """Writes the RDs of every view in render.VIEWS over its sources now
+        (Instance.view_sources); returns the ids of those whose text changed."""
+        return [rd_id for rd_id in render.VIEWS
+                if self.write_view(rd_id, self.inst.view_sources(rd_id))]
+
     def write_all(self):
         """Renders every RD but the views' (they are over what is published, and written when
         that changes: Instance.publish_views); returns the ids of those whose text changed and

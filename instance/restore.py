@@ -321,7 +321,7 @@ def make_root(inst, manifest):
     archive's (the next `make serve` re-creates them)."""
     inst.configure()
     published = inst.published()
-    inst.rds.write_views(published)
+    inst.rds.write_views()
     refresh_dachs_tables(inst, manifest, published)
     redefined = []
     for collection in published:
