@@ -34,6 +34,12 @@ What differs between the supported versions, and how each is met:
   function when the module defining it is imported; adql_function_loader() says how every
   process that parses ADQL comes to import it, and check() tests what that relies on.
   register_boolean_form() uses DaCHS's booleanizer registry (gavo.adql.morphhelpers).
+- The processing service's UWS (processing_core.py) is DaCHS's "user UWS" attached to its core
+  as workerSystem (the hook Service.getUWS() looks for; _core_worker_system_hook() checks it),
+  with a job class whose destruction time and execution duration default to etc/site.yaml's
+  (uws_job_class(): DaCHS's _default_<property> class methods), and the groups of a job's
+  owner looked up without a password in the job's own process (user_groups(): DaCHS 2.8+ has
+  creds.getGroupsForAuthUser; 2.7 only checks a password, so its dc.groups table is read).
 astropy's HDU offsets, once read privately in ingest/, are read through the public
 HDU.fileinfo() now.
 """
@@ -119,6 +125,13 @@ def _tap_reads_userconfig():
     return 'source="%#tapexamples"' in tap_rd.read_text(encoding="utf-8")
 
 
+def _core_worker_system_hook():
+    """Service.getUWS() takes the UWS of a service from its core's workerSystem."""
+    from gavo import svcs
+
+    return "self.core.workerSystem" in inspect.getsource(svcs.Service.getUWS)
+
+
 def check():
     """Every problem with the installed DaCHS and Twisted, as messages (empty: all is well)."""
     from gavo import adql, api
@@ -153,6 +166,19 @@ def check():
         problems.append(_problem("DaCHS's //tap RD no longer reads etc/userconfig.rd (its"
                                  " TAP examples): async TAP jobs would not know the ADQL"
                                  " functions of this service"))
+    # The processing service's UWS (processing_core.py, uws_job_class, user_groups).
+    from gavo.protocols import useruws, uws, uwsactions
+
+    for module, names in ((useruws, ("UserUWS",)), (uwsactions, ("JobActions", "RootAction")),
+                          (uws.BaseUWSJob, ("_default_destructionTime",
+                                            "_default_executionDuration")),
+                          (uws.UWSJobWithWD, ("getWD", "addResult"))):
+        for name in names:
+            if not hasattr(module, name):
+                problems.append(_problem(f"{module.__name__} has no {name}"))
+    if not _core_worker_system_hook():
+        problems.append(_problem("gavo.svcs.Service.getUWS no longer takes the core's"
+                                 " workerSystem (the processing service's UWS)"))
     native = native_content_qualifier()
     if native != _writes_link_resources():
         problems.append(_problem("DataLink content_qualifier and ProcLinkDef arrived together in"
@@ -280,6 +306,41 @@ def request_credentials(queryMeta):
         return user, lambda group: group in groups
     user, password = queryMeta["user"], queryMeta["password"]
     return user, lambda group: bool(user) and creds.hasCredentials(user, password, group)
+
+
+# ---------------------------------------------------------------- the processing service's UWS
+
+def uws_job_class(job_class, lifetime_seconds, duration_seconds):
+    """A subclass of DaCHS's UWS job class whose new jobs are destroyed lifetime_seconds after
+    their creation and run at most duration_seconds, unless the client says otherwise (DaCHS
+    takes both from its [async] settings, which TAP's jobs share)."""
+    import datetime
+
+    class ProcessingJob(job_class):
+        @classmethod
+        def _default_destructionTime(cls):
+            return datetime.datetime.utcnow() + datetime.timedelta(seconds=lifetime_seconds)
+
+        @classmethod
+        def _default_executionDuration(cls):
+            return duration_seconds
+
+    return ProcessingJob
+
+
+def user_groups(user):
+    """The groups of a user whose credentials were checked before (a job's owner), in the job's
+    process, where there is no request and so no password."""
+    from gavo import base
+    from gavo.protocols import creds
+
+    if not user:
+        return set()
+    if hasattr(creds, "getGroupsForAuthUser"):
+        return set(creds.getGroupsForAuthUser(user))
+    with base.getAdminConn() as conn:
+        return {row[0] for row in conn.query(
+            "SELECT groupname FROM dc.groups WHERE username=%(user)s", {"user": user})}
 
 
 # ---------------------------------------------------------------- HTTP

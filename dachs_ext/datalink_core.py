@@ -3,10 +3,13 @@
 It is DaCHS's own DatalinkCore with three things of ours:
 - the descriptor generator looks the ID up in the collection table (<schema>.obs): of the RD's
   collection, or of the collection the ID names for the service over every collection
-  (rd/links.rd.in, which ivoa.obscore's DataLink service descriptor points to);
-- the links come from link_rows.py, with content_qualifier, plus the bundle service's #proc;
-- dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, once
-  datalink/access.py has allowed it.
+  (rd/links.rd.in, which ivoa.obscore's DataLink service descriptor points to); an ID of a
+  product of the processing service (ivo://<authority>/derived?...) in derived.products;
+- the links come from link_rows.py, with content_qualifier, plus the #proc rows of the bundle
+  and processing services;
+- dlget delivers one part (PART=...) of an observation, as built by datalink/cache.py, or of a
+  product (processing/publication.py), once datalink/access.py has allowed it (their provenance,
+  metadata like their ObsCore rows, and a collection's documentation are public).
 
 DaCHS loads this file as a module of its own (customCore); the project root is put on sys.path so
 that it can import the project's packages.
@@ -31,12 +34,17 @@ from datalink.cache import ProductCache  # noqa: E402
 from ingest import config  # noqa: E402
 from ingest.datasets import key_of_did  # noqa: E402
 from ingest.file_cache import read_when_changed  # noqa: E402
+from processing import products, publication  # noqa: E402
+from provenance import database as provenance_database  # noqa: E402
 
 compat.install()
 
 MS = base.makeStruct
 # The multi-observation bundle service (rd/bundle.rd.in, bundle_core.py).
 BUNDLE_SERVICE = "bundle/q#dl"
+# The processing service and the DataLink service of its products (rd/derived.rd.in).
+PROCESSING_SERVICE = f"{products.SCHEMA}/q#proc"
+PRODUCTS_SERVICE = f"{products.SCHEMA}/q#dl"
 SITE_FILE = os.path.join(PROJECT_ROOT, "etc", "site.yaml")
 # Rows of a {links} response without MAXREC: 1000 observations of about a dozen links each.
 LINKS_LIMIT = 12000
@@ -65,6 +73,11 @@ def collection_for_id(pubDID):
     return config.collection_with_schema(installed_collections(), parts.path.strip("/"))
 
 
+def derived_root():
+    """Where the products of the processing service are kept (processing/publication.py)."""
+    return os.path.join(base.getConfig("rootDir"), products.SCHEMA)
+
+
 def product_cache():
     """The instance's product cache (instance.Instance.product_cache_dir), within the size
     etc/site.yaml allows."""
@@ -87,9 +100,22 @@ class ObservationDescriptor(datalink.DatalinkDescriptorMixin):
         self.obs_id, self.dataset = row["obs_id"], key_of_did(pubDID)
 
 
+class ProductDescriptor(datalink.DatalinkDescriptorMixin):
+    """One product of the processing service, found by its obs_publisher_did in
+    derived.products; row: that row's columns the links and the rights need."""
+
+    suppressAutoLinks = True
+
+    def __init__(self, pubDID, row):
+        self.pubDID, self.row = pubDID, row
+        self.kind = products.kind_named(row["product"])
+
+
 def make_descriptor(rd, pubDID):
     """The observation pubDID names: in the RD's collection, or in any for a service over every
-    collection."""
+    collection; or the product it names."""
+    if urllib.parse.urlsplit(pubDID).path.strip("/") == products.SCHEMA:
+        return find_product(pubDID)
     collection = collection_of(rd) or collection_for_id(pubDID)
     if collection is None:
         return DatalinkFault.NotFoundFault(
@@ -103,7 +129,8 @@ def find_observation(collection, pubDID):
     name from the request), or a NotFoundFault."""
     with base.getTableConn() as conn:
         rows = list(conn.queryToDicts(
-            f"SELECT obs_id, data_rights, obs_release_date FROM {collection.schema}.obs"
+            f"SELECT obs_id, data_rights, obs_release_date, source_fingerprint"
+            f" FROM {collection.schema}.obs"
             " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
     if not rows:
         return DatalinkFault.NotFoundFault(
@@ -112,19 +139,46 @@ def find_observation(collection, pubDID):
     return ObservationDescriptor(pubDID, rows[0], collection)
 
 
+PRODUCT_COLUMNS = ("obs_publisher_did", "product", "job_id", "dataproduct_type", "obs_title",
+                   "data_rights", "obs_release_date", "owner")
+
+
+def find_product(pubDID):
+    """The ProductDescriptor of pubDID, or a NotFoundFault."""
+    with base.getTableConn() as conn:
+        rows = list(conn.queryToDicts(
+            f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM {products.SCHEMA}.products"
+            " WHERE obs_publisher_did=%(did)s", {"did": pubDID}))
+    if not rows:
+        return DatalinkFault.NotFoundFault(pubDID, "No product with this ID", semantics="#this")
+    return ProductDescriptor(pubDID, rows[0])
+
+
+def progenitors(pubDID):
+    """The obs_publisher_did of the DL3 datasets a product was made from."""
+    with base.getTableConn() as conn:
+        return [row["progenitor_did"] for row in conn.queryToDicts(
+            f"SELECT progenitor_did FROM {products.SCHEMA}.progenitors"
+            " WHERE obs_publisher_did=%(did)s ORDER BY progenitor_did", {"did": pubDID})]
+
+
 def check_access(descriptor, queryMeta):
     """Raises 401 (svcs.Authenticate) or 403 unless the request may have the descriptor's files."""
     row = descriptor.row
+    if isinstance(descriptor, ProductDescriptor):
+        owner, what = row["owner"], f"Product {descriptor.pubDID}"
+    else:
+        owner = descriptor.collection.owner_for(descriptor.dataset, descriptor.obs_id)
+        what = f"Observation {descriptor.dataset}"
     user, is_member = compat.request_credentials(queryMeta)
-    outcome = access.verdict(row["data_rights"], row["obs_release_date"],
-                             descriptor.collection.owner_for(descriptor.dataset, descriptor.obs_id),
-                             user, is_member, compat.request_channel(queryMeta))
+    outcome = access.verdict(row["data_rights"], row["obs_release_date"], owner, user, is_member,
+                             compat.request_channel(queryMeta))
     until = f" until {row['obs_release_date']:%Y-%m-%d}" if row["obs_release_date"] else ""
     if outcome == access.AUTHENTICATE:
-        raise svcs.Authenticate(hint=f"Observation {descriptor.dataset} is proprietary{until}:"
+        raise svcs.Authenticate(hint=f"{what} is proprietary{until}:"
                                      " log in as a member of its owner group")
     if outcome == access.FORBIDDEN:
-        raise svcs.ForbiddenURI(f"Observation {descriptor.dataset} is proprietary{until}")
+        raise svcs.ForbiddenURI(f"{what} is proprietary{until}")
     if outcome == access.INSECURE:
         raise svcs.ForbiddenURI(insecure_message())
 
@@ -140,6 +194,40 @@ def insecure_message():
             " them; public files need none.")
 
 
+def provenance_files(descriptor):
+    """{part: path} of the descriptor's provenance documents, built from its provenance rows when
+    they changed (the row's source_fingerprint changes with them)."""
+    schema = descriptor.collection.schema
+
+    def load():
+        with base.getTableConn() as conn:
+            cursor = conn.cursor()
+            records = provenance_database.read(cursor, schema, descriptor.pubDID)
+            return records, provenance_database.entities(cursor, records.named_entities())
+
+    return product_cache().provenance(schema, descriptor.dataset,
+                                      descriptor.row["source_fingerprint"], load)
+
+
+def product_provenance_files(descriptor):
+    """provenance_files() of a product of the processing service: its rows never change once
+    written, so its obs_publisher_did keys the built documents."""
+    def load():
+        with base.getTableConn() as conn:
+            cursor = conn.cursor()
+            records = provenance_database.read(cursor, products.SCHEMA, descriptor.pubDID)
+            return records, provenance_database.entities(cursor, records.named_entities())
+
+    key = f"{descriptor.row['job_id']}-{descriptor.kind.name}"
+    return product_cache().provenance(products.SCHEMA, key, descriptor.pubDID, load)
+
+
+# Parts anyone may fetch: the collection's documentation and the dataset's provenance (metadata,
+# like its ObsCore row).
+PROVENANCE_PART_NAMES = {p.name for p in parts.PROVENANCE_PARTS.values()}
+PUBLIC_PARTS = {parts.DOCUMENTATION.name} | PROVENANCE_PART_NAMES
+
+
 # ---- dlget
 
 
@@ -148,6 +236,8 @@ def deliver(rd, descriptor, args):
 
     It only sets data: raising DeliverNow in a first data function is a 500 in DaCHS 2.7.
     """
+    if isinstance(descriptor, ProductDescriptor):
+        return deliver_product(descriptor, args)
     part = parts.part_named(_single(args.get("PART")) or parts.EVENT_LIST.name)
     if part is None:
         raise base.ValidationError(f"Unknown part {args.get('PART')!r}", "PART")
@@ -155,6 +245,8 @@ def deliver(rd, descriptor, args):
     stem = f"{collection.schema}_{descriptor.dataset}_{part.name}"
     if part is parts.DOCUMENTATION:
         path = cache.documentation(collection)
+    elif part in parts.PROVENANCE_PARTS.values():
+        path = provenance_files(descriptor)[part]
     else:
         files = cache.files(collection, descriptor.dataset)
         if part not in files:
@@ -162,6 +254,26 @@ def deliver(rd, descriptor, args):
         path = files[part]
     descriptor.data = httpstream.FileResponse(path, part.content_type, f"{stem}.{part.extension}",
                                               cache.root, httpstream.cache_result(cache))
+
+
+def deliver_product(descriptor, args):
+    """deliver() for a product: its FITS file (the default), plot or documentation."""
+    name = _single(args.get("PART")) or parts.PRODUCT.name
+    offered = parts.PRODUCT_PARTS + tuple(parts.PROVENANCE_PARTS.values())
+    part = next((p for p in offered if p.name == name), None)
+    if part is None:
+        raise base.ValidationError(
+            f"A product has no part {name!r} (it has {', '.join(p.name for p in offered)})",
+            "PART")
+    stem = f"{descriptor.row['job_id']}-{descriptor.kind.name}"
+    if part in parts.PRODUCT_PARTS:
+        path = publication.file_of(derived_root(), descriptor.row["job_id"], descriptor.kind,
+                                   part)
+    else:
+        path = product_provenance_files(descriptor)[part]
+    # Products are small: DaCHS sends them (nginx serves the product cache only).
+    descriptor.data = httpstream.FileResponse(path, part.content_type,
+                                              f"{stem}.{part.extension}", None)
 
 
 def _single(value):
@@ -210,11 +322,16 @@ class Core(compat.datalink_core_base()):
         No input keys: PART only picks one of the listed files, it is not a processing service,
         so DaCHS must not declare a #proc service for it.
         """
-        collection = descriptor.collection
-        rows = link_rows.links_for(
-            descriptor.pubDID, descriptor.dataset, collection, product_cache(),
-            base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
-            base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"))
+        processing_url = base.resolveCrossId(PROCESSING_SERVICE).getURL("uws.xml")
+        if isinstance(descriptor, ProductDescriptor):
+            rows = product_links(descriptor, processing_url)
+        else:
+            collection = descriptor.collection
+            rows = link_rows.links_for(
+                descriptor.pubDID, descriptor.dataset, collection, product_cache(),
+                base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlget"),
+                base.resolveCrossId(BUNDLE_SERVICE).getURL("dlget"), processing_url,
+                lambda: provenance_files(descriptor))
         return ([r for r in rows if not isinstance(r, DatalinkFault)], [],
                 [r for r in rows if isinstance(r, DatalinkFault)])
 
@@ -228,25 +345,49 @@ class Core(compat.datalink_core_base()):
         return mime, payload
 
     def runForData(self, service, inputTable, queryMeta):
-        """dlget: the rights are checked before any data function runs (the documentation, which
-        is the collection's and not the observation's, is public)."""
-        if _single(inputTable.getParamDict().get("PART")) == parts.DOCUMENTATION.name:
-            return super().runForData(service, inputTable, queryMeta)
+        """dlget: the rights are checked before any data function runs (PUBLIC_PARTS of an
+        observation and the provenance of a product are public; a product's documentation, which
+        tells its fit, is the product's)."""
+        part = _single(inputTable.getParamDict().get("PART"))
         for descriptor in self.descriptors:
-            if isinstance(descriptor, ObservationDescriptor):
+            if isinstance(descriptor, ProductDescriptor):
+                if part not in PROVENANCE_PART_NAMES:
+                    check_access(descriptor, queryMeta)
+            elif isinstance(descriptor, ObservationDescriptor) and part not in PUBLIC_PARTS:
                 check_access(descriptor, queryMeta)
         return super().runForData(service, inputTable, queryMeta)
 
     def getDatalinksResource(self, ctx, service):
         """The links table, with the rows of each ID together in the order of the request."""
         for row in self.datalinkLinks:
-            if isinstance(row, link_rows.BundleLink):
+            if isinstance(row, link_rows.ServiceLink):
                 row.bind(ctx)
         order = [getattr(d, "pubDID", None) for d in self.descriptors]
         data = rsc.makeData(compat.response_maker(self.rd),
                             forceSource=_grouped_by_id(self.datalinkLinks + self.errors, order))
         data.setMeta("_type", "results")
         return votablewrite.makeResource(votablewrite.VOTableContext(tablecoding="td"), data)
+
+
+def product_links(descriptor, processing_url):
+    """The link rows of a product: its files, its progenitors' {links}, the processing
+    service."""
+    files = {part: publication.file_of(derived_root(), descriptor.row["job_id"],
+                                       descriptor.kind, part) for part in parts.PRODUCT_PARTS}
+    missing = [path for path in files.values() if not os.path.exists(path)]
+    if missing:
+        return [DatalinkFault.FatalFault(descriptor.pubDID, "The files of this product are"
+                                         f" missing: {missing[0]}", semantics="#this")]
+    urls = {}
+    for did in progenitors(descriptor.pubDID):
+        collection = collection_for_id(did)
+        if collection is not None:  # a collection no longer configured: no link to make
+            urls[did] = (base.resolveCrossId(f"{collection.schema}/q#dl").getURL("dlmeta")
+                         + "?" + urllib.parse.urlencode({"ID": did}))
+    return link_rows.links_for_product(
+        descriptor.pubDID, descriptor.row, files,
+        base.resolveCrossId(PRODUCTS_SERVICE).getURL("dlget"), urls, processing_url,
+        lambda: product_provenance_files(descriptor))
 
 
 def _grouped_by_id(rows, order):
@@ -261,6 +402,8 @@ def _grouped_by_id(rows, order):
 def _part_key():
     """PART, whose values DaCHS checks before deliver() runs."""
     return MS(svcs.InputKey, name="PART", type="text",
-              description="The part of the observation dlget delivers (default: event-list)",
+              description="The part of the observation (default: event-list) or of the product"
+                          " (default: product) dlget delivers",
               values=MS(rscdef.Values,
-                        options=[MS(rscdef.Option, content_=p.name) for p in parts.ALL_PARTS]))
+                        options=[MS(rscdef.Option, content_=name) for name in dict.fromkeys(
+                            p.name for p in parts.ALL_PARTS + parts.PRODUCT_PARTS)]))

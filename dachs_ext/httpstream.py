@@ -83,15 +83,15 @@ def send_built(request, build):
 
 
 def send_file(request, path, media_type, filename, cache_root, cached=None):
-    """Sends the file at path (within the product cache at cache_root) as an attachment; cached:
-    CACHE_HEADER's value."""
+    """Sends the file at path (within the product cache at cache_root; None: elsewhere, sent by
+    DaCHS) as an attachment; cached: CACHE_HEADER's value."""
     compat.send_unencoded(request)
     if cached:
         request.setHeader(CACHE_HEADER, cached)
     request.setHeader("content-type", media_type)
     request.setHeader("content-disposition", f'attachment; filename="{filename}"')
     location = request.getHeader(ACCEL_HEADER)
-    relative = os.path.relpath(path, cache_root)
+    relative = os.path.relpath(path, cache_root) if cache_root else ".."
     if location and not relative.startswith(".."):
         request.setHeader("x-accel-redirect", location.rstrip("/") + "/" + relative)
         request.setHeader("content-length", "0")

@@ -10,6 +10,10 @@ Credentials (HTTP basic auth: a password in clear inside the request) are taken 
 or from this machine, where they cross no network: a request with credentials over plain HTTP
 from elsewhere is refused whatever it asks for, and a proprietary file is never answered with a
 request for credentials (401) over plain HTTP from elsewhere, but with a refusal naming HTTPS.
+
+A product the processing service makes (processing/) inherits the rights of its inputs
+(`inherited_rights()`), and the same `verdict()` decides who gets its files; a job may analyse
+a proprietary input only for a member of its owner group (the job's owner).
 """
 
 import datetime
@@ -47,6 +51,12 @@ class Channel:
         return self.scheme == "https" or is_loopback(self.client)
 
 
+# A processing job (processing/) reading its inputs on the server, for the owner its creation
+# request authenticated; that request was itself refused if it sent credentials in clear
+# (dachs_ext/processing_core.py).
+JOB = Channel(scheme="job", client="127.0.0.1")
+
+
 def is_released(data_rights, release_date, now=None):
     """Public data, or proprietary data past its release date."""
     if data_rights in (None, "public"):
@@ -72,3 +82,27 @@ def verdict(data_rights, release_date, owner, user, is_member, channel, now=None
     if user and is_member(owner):
         return ALLOWED
     return AUTHENTICATE if secure else INSECURE
+
+
+class MixedOwners(ValueError):
+    """Inputs owned by several groups: a product has one owner group, so it cannot be made."""
+
+
+def inherited_rights(inputs, now=None):
+    """(data_rights, release_date, owner) of a product made from inputs, each a (data_rights,
+    release_date, owner) of one input: public when every input is released; otherwise the
+    unreleased inputs' rights — proprietary (secure if one of them is), their owner group, and
+    the latest of their release dates (None if one has none: never, until someone sets it).
+    Raises MixedOwners when the unreleased inputs have different owner groups."""
+    unreleased = [i for i in inputs if not is_released(i[0], i[1], now)]
+    if not unreleased:
+        return "public", None, None
+    owners = sorted({owner or "" for _, _, owner in unreleased})
+    if len(owners) > 1:
+        raise MixedOwners("the proprietary inputs belong to several owner groups ("
+                          + ", ".join(o or "none" for o in owners) + "); a product has one:"
+                          " analyse each group's data in a job of its own")
+    rights = "secure" if any(i[0] == "secure" for i in unreleased) else "proprietary"
+    dates = [i[1] for i in unreleased]
+    release = None if any(d is None for d in dates) else max(dates)
+    return rights, release, owners[0] or None

@@ -16,6 +16,7 @@ Observations are (collection, dataset key) pairs (ingest/datasets.py).
 
 import hashlib
 import os
+import shutil
 
 from . import downloads, parts, products, tarstream
 from .observation import hdu_index_of, open_observation, source_paths
@@ -158,6 +159,28 @@ def _obs_index(collection, keys):
         with open_observation(collection, key) as obs:
             tables.append(products.obs_index_table(obs, None))
     return products.merged_obs_index(tables)
+
+
+def write_directory(directory, observations, cache):
+    """The bundle of observations ([(collection, dataset key)], checked) as files under directory
+    rather than a tar (the processing service's input, processing/job.py): built files are
+    hard-linked from the product cache (copied across file systems), so that evicting them from
+    the cache later leaves these. Returns the directory of each observation's data store, in
+    order."""
+    for name, content in members(observations, cache):
+        path = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if isinstance(content, bytes):
+            with open(path, "wb") as f:
+                f.write(content)
+            continue
+        try:
+            os.link(content, path)
+        except OSError:
+            shutil.copyfile(content, path)
+    split = colliding(observations)
+    return [os.path.join(directory, _store_name(c, k)) if split else directory
+            for c, k in observations]
 
 
 def write_bundle(out, observations, cache):

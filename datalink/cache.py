@@ -6,8 +6,11 @@ construction.
 
 Layout: <root>/<schema>/<dataset>/<key>/<part>.<ext>, where key hashes the source files' paths,
 sizes and mtimes and PRODUCT_VERSION: a changed source or a changed builder gives a new directory,
-and the directories of the old key are removed when the new one is made. The collection's
-documentation is <root>/<schema>/documentation/<key>.txt.
+and the directories of the old key are removed when the new one is made. The provenance documents
+of a dataset are made from its provenance rows, not from its files:
+<root>/<schema>/<dataset>/prov-<key>/, key hashing a stamp that changes with the rows (the
+dataset's source_fingerprint). The collection's documentation is
+<root>/<schema>/documentation/<key>.txt.
 
 Safe and bounded:
 - several requests (threads or processes) asking for the same new files build them once: the
@@ -37,9 +40,12 @@ from astropy.io import fits
 
 from . import parts
 from .observation import IRF_TYPES, hdu_index_of, open_observation, source_paths
+from provenance import documents
 
-# Bump when products.py/previews.py change what they write.
+# Bump when products.py/previews.py (or provenance/documents.py) change what they write.
 PRODUCT_VERSION = "3"
+# The directory of a dataset's provenance documents beside that of its files: prov-<key>.
+PROVENANCE_KEY_PREFIX = "prov-"
 GRACE = 120  # seconds: files used this recently are never evicted
 USE_RESOLUTION = 60  # seconds: the time of last use is recorded this precisely
 EVICTION_INTERVAL = 10  # seconds: the size of the cache is looked at at most this often
@@ -97,6 +103,31 @@ class ProductCache:
                     _link_atomically(shared, paths[part])
                 else:
                     _write_atomically(paths[part], data)
+
+    def provenance(self, schema, dataset, stamp, load):
+        """{part: path} of a dataset's provenance documents (parts.PROVENANCE_PARTS), built if
+        they are not. stamp: text that changes whenever the dataset's provenance rows do (its
+        source_fingerprint); load(): (its provenance Records, the rows of provenance.entity of
+        the entities they name but do not hold), called only to build."""
+        h = hashlib.sha256(f"{PRODUCT_VERSION}\0{stamp}".encode())
+        directory = os.path.join(self.root, schema, str(dataset),
+                                 PROVENANCE_KEY_PREFIX + h.hexdigest()[:16])
+        paths = {p: os.path.join(directory, f"{p.name}.{p.extension}")
+                 for p in parts.PROVENANCE_PARTS.values()}
+        if all(os.path.exists(path) for path in paths.values()):
+            _mark_used(directory)
+            return paths
+        with _locked(os.path.dirname(directory)):
+            _forget_other_keys(directory)
+            os.makedirs(directory, exist_ok=True)
+            _mark_used(directory, force=True)
+            missing = [p for p, path in paths.items() if not os.path.exists(path)]
+            if missing:
+                document = documents.document(*load())
+                for part in missing:
+                    _write_atomically(paths[part], parts.build_provenance(part, document))
+        self.evict()
+        return paths
 
     def documentation(self, collection):
         """The path of the collection's #documentation file, built if it is not."""
@@ -244,11 +275,13 @@ def _mark_used(directory, force=False):
 
 
 def _forget_other_keys(directory):
-    """Removes what was built from an observation's earlier sources (other keys)."""
+    """Removes what was built from an observation's earlier sources (other keys of the same kind:
+    its files, or its provenance documents)."""
     parent, key = os.path.split(directory)
+    kind = key.startswith(PROVENANCE_KEY_PREFIX)
     for name in os.listdir(parent) if os.path.isdir(parent) else []:
         other = os.path.join(parent, name)
-        if name != key and os.path.isdir(other):
+        if name != key and name.startswith(PROVENANCE_KEY_PREFIX) == kind and os.path.isdir(other):
             shutil.rmtree(other, ignore_errors=True)
 
 

@@ -1,7 +1,8 @@
 """The parts of an observation the DataLink service offers, and how each is built.
 
 A part is one downloadable file: its name (the PART parameter of dlget), DataLink semantics,
-content_qualifier, media type and description, and the function that makes its bytes.
+content_qualifier, local_semantics, media type and description, and the function that makes its
+bytes.
 """
 
 import os
@@ -12,6 +13,7 @@ from astropy.io import fits
 
 from . import previews, products
 from .observation import IRF_TYPES
+from provenance import documents
 from ingest.file_cache import read_when_changed
 from ingest.hdu_index import find_index_table, is_hdu_index, is_obs_index
 
@@ -26,6 +28,7 @@ class Part:
     content_type: str
     description: str
     extension: str  # of the cached file and of the download's file name
+    local_semantics: str = None  # tells apart links of the same semantics
 
 
 EVENT_LIST = Part("event-list", "#this", "event-list", FITS,
@@ -40,6 +43,17 @@ PREVIEW_PLOT = Part("preview-plot", "#preview-plot", "preview", "image/png",
                     "Counts per reconstructed energy", "png")
 DOCUMENTATION = Part("documentation", "#documentation", None, "text/plain;charset=utf-8",
                      "Documentation and terms of use of the collection", "txt")
+
+# The parts of a product of the processing service (processing/products.py): its FITS file
+# (content_qualifier: its dataproduct_type, set per product), its plot, and the documentation of
+# its job. Its inputs are #progenitor links to their {links} (dachs_ext/link_rows.py).
+PRODUCT = Part("product", "#this", None, FITS, "The product (FITS)", "fits")
+PRODUCT_PLOT = Part("plot", "#preview-plot", "preview", "image/png", "Plot of the product", "png")
+PRODUCT_DOCUMENTATION = Part("documentation", "#documentation", None, "text/plain;charset=utf-8",
+                             "How the product was made, and the terms of use of its inputs",
+                             "txt")
+PRODUCT_PARTS = (PRODUCT, PRODUCT_PLOT, PRODUCT_DOCUMENTATION)
+PROGENITOR = "#progenitor"
 
 # hdu-index HDU_TYPE -> (content_qualifier, what it is); bkg is `bkgrate` in the DataLink vocabulary.
 IRF_PARTS = {
@@ -58,6 +72,23 @@ ALL_IRFS = Part("irfs", "#calibration", None, FITS, "Every IRF of the observatio
 # Parts that do not depend on the observation's files.
 COLLECTION_PARTS = (DOCUMENTATION,)
 
+# The provenance of a dataset (provenance/documents.py), made from its provenance rows, not from
+# its files. DataLink's core vocabulary has no term for provenance; #documentation ("structured
+# or unstructured metadata helping to understand, interpret, or work with #this ... processing
+# logs ...") is the one whose meaning holds it, and local_semantics tells these links apart from
+# the collection's documentation. Provenance is metadata, public like the ObsCore row.
+PROVENANCE_PARTS = {
+    "json": Part("provenance-json", "#documentation", None, "application/json",
+                 "Provenance of this dataset (IVOA ProvDM): W3C PROV-JSON", "json", "provenance"),
+    "xml": Part("provenance-xml", "#documentation", None, "application/provenance+xml",
+                "Provenance of this dataset (IVOA ProvDM): W3C PROV-XML", "provx", "provenance"),
+    "provn": Part("provenance-provn", "#documentation", None,
+                  "text/provenance-notation;charset=utf-8",
+                  "Provenance of this dataset (IVOA ProvDM): W3C PROV-N", "provn", "provenance"),
+    "png": Part("provenance-graph", "#documentation", None, "image/png",
+                "Provenance of this dataset as a graph (PNG)", "png", "provenance-graph"),
+}
+
 
 def parts_of(hdu_types):
     """The parts of an observation whose hdu-index rows have hdu_types, in link order."""
@@ -65,7 +96,8 @@ def parts_of(hdu_types):
     return [EVENT_LIST, *irfs, PACKAGE, PREVIEW_IMAGE, PREVIEW_PLOT, DOCUMENTATION]
 
 
-ALL_PARTS = (EVENT_LIST, *IRF_PARTS.values(), PACKAGE, PREVIEW_IMAGE, PREVIEW_PLOT, DOCUMENTATION)
+ALL_PARTS = (EVENT_LIST, *IRF_PARTS.values(), PACKAGE, PREVIEW_IMAGE, PREVIEW_PLOT, DOCUMENTATION,
+             *PROVENANCE_PARTS.values())
 
 
 def part_named(name):
@@ -95,6 +127,12 @@ def build(part, collection, obs):
     if part is DOCUMENTATION:
         return build_documentation(collection)
     raise ValueError(f"no such part: {part.name}")
+
+
+def build_provenance(part, document):
+    """The bytes of a provenance part from the dataset's prov document (documents.document)."""
+    fmt = next(f for f, p in PROVENANCE_PARTS.items() if p is part)
+    return documents.png(document) if fmt == "png" else documents.serialize(document, fmt)
 
 
 def build_documentation(collection):

@@ -17,6 +17,7 @@ from .hdu_index import read_hdu_index
 from .irf import summarise_irfs
 from .obs_index import IndexRow, read_obs_index
 from .observation import locate_observation, observation_row
+from .production import read_production
 
 # Failures of astropy, numpy or the files that are not yet IngestErrors: reported per observation.
 READ_FAILURES = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, zlib.error, VerifyError)
@@ -29,6 +30,7 @@ class ObservationResult:
     error: IngestError = None  # why it was rejected, or None
     notes: tuple = ()  # IngestErrors the row works around (placeholders dropped, fallbacks used)
     intervals: tuple = ()  # the good time intervals, (start, stop) MJD UTC pairs: the GTI table's rows
+    production: object = None  # what the headers say about how the files were made (production.Production)
 
     @property
     def ok(self):
@@ -61,8 +63,9 @@ class CollectionReader:
                 f"OBS_ID {dataset} is not in the hdu-index", self.hdu_index.path))
         notes, intervals = [], []
         try:
-            row = self._row(dataset, entries, notes, intervals)
-            return ObservationResult(dataset, row=row, notes=tuple(notes), intervals=tuple(intervals))
+            row, production = self._row(dataset, entries, notes, intervals)
+            return ObservationResult(dataset, row=row, notes=tuple(notes), intervals=tuple(intervals),
+                                     production=production)
         except IngestError as exc:
             return ObservationResult(dataset, error=exc)
         except READ_FAILURES as exc:
@@ -84,8 +87,9 @@ class CollectionReader:
         with FitsFiles(self._shared_files) as fits_files:
             hdus = locate_observation(obs_id, entries, fits_files, self.hdu_index.path)
             summary = self._irf_summary(hdus)
-            return observation_row(hdus, obs_row, self.collection, self.site, summary, obs_header, notes,
-                                   intervals)
+            row = observation_row(hdus, obs_row, self.collection, self.site, summary, obs_header, notes,
+                                  intervals)
+            return row, read_production(hdus, self.collection.data_dir)
 
     def _obs_index_row(self, obs_id, notes):
         """The observation's obs-index row and the obs-index header; a note if the obs-index lacks it."""

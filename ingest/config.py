@@ -124,6 +124,17 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class ProcessingSettings:
+    """etc/site.yaml's processing: block, the limits of the processing service (processing/)."""
+
+    max_running_jobs: int = 2  # jobs analysing at once ([async]maxUserUWSRunningDefault)
+    max_observations: int = 100  # DL3 datasets a job may name
+    execution_duration: int = 3600  # seconds a job may run at most (and its default)
+    job_lifetime_days: float = 7.0  # from a job's creation to its destruction (default)
+    gammapy_python: str = ".venv-gammapy/bin/python"  # relative to the project
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The data centre (etc/site.yaml)."""
 
@@ -144,6 +155,7 @@ class SiteConfig:
     https: Https = None  # None: plain HTTP
     monitoring: Monitoring = field(default_factory=Monitoring)
     cluster: Cluster = None  # None: one host
+    processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     extra: dict = field(default_factory=dict)
 
 
@@ -342,6 +354,7 @@ def load_site(path):
     if reader.mapping.get("cluster") is not None:
         values["cluster"] = _cluster(reader.child("cluster"),
                                      os.path.dirname(os.path.abspath(path)))
+    values["processing"] = _processing_settings(reader.child("processing"))
     return SiteConfig(extra=reader.extra(), **values)
 
 
@@ -453,6 +466,23 @@ def _balancer(reader):
             reader.fail(name, f"must be a number of seconds between 0 and 600, not {value}")
     return Balancer(address=_address(reader, "address"), connect_timeout=connect_timeout,
                     fail_timeout=fail_timeout, health_interval=interval)
+
+
+def _processing_settings(reader):
+    """etc/site.yaml's processing: block, with ProcessingSettings' defaults for what it leaves
+    out."""
+    defaults, values = ProcessingSettings(), {}
+    for key in ("max_running_jobs", "max_observations", "execution_duration"):
+        value = reader.get(key, int, default=getattr(defaults, key))
+        if value < 1:
+            reader.fail(key, f"must be a whole number of at least 1, not {value}")
+        values[key] = value
+    lifetime = reader.get("job_lifetime_days", float, default=defaults.job_lifetime_days)
+    if not lifetime > 0:
+        reader.fail("job_lifetime_days", f"must be a positive number of days, not {lifetime}")
+    values["job_lifetime_days"] = lifetime
+    values["gammapy_python"] = reader.get("gammapy_python", str, default=defaults.gammapy_python)
+    return ProcessingSettings(**values)
 
 
 def _name_resolver(reader):

@@ -43,15 +43,18 @@ COMMENTARY = ("", "COMMENT", "HISTORY", "CONTINUE")
 
 
 class Header(Mapping):
-    """The keywords of one header: the first value of each, their comments, and every keyword in
-    file order, duplicates included (`keywords`). Long strings (CONTINUE cards) come whole."""
+    """The keywords of one header: the first value of each, their comments, every keyword in
+    file order, duplicates included (`keywords`), and the text of its COMMENT cards
+    (`comment_cards`). Long strings (CONTINUE cards) come whole."""
 
     def __init__(self, records):
-        self.keywords = []
+        self.keywords, self.comment_cards = [], []
         self._values, self.comments = {}, {}
         for record in records:
             name = record["name"].upper()
             self.keywords.append(name)
+            if name == "COMMENT":
+                self.comment_cards.append(str(record.get("value") or ""))
             if name in COMMENTARY or name in self._values:
                 continue
             self._values[name] = record.get("value")

@@ -63,10 +63,19 @@ def _cell(value):
     """One value in COPY's text format; repr() keeps every digit of a float."""
     if value is None:
         return "\\N"
+    if isinstance(value, str):  # the most frequent (the provenance rows are mostly text)
+        return _escaped(value)
     if isinstance(value, tuple):  # s_region: pgSphere's spoly input, vertices in degrees
         return "{" + ",".join(f"({ra!r}d,{dec!r}d)" for ra, dec in value) + "}"
     if isinstance(value, float):
         return float.__repr__(value)  # a numpy float64 too (numpy 2's repr is "np.float64(...)")
     if isinstance(value, datetime.datetime):
         return value.isoformat()
-    return str(value).translate(_ESCAPES)
+    return _escaped(str(value))
+
+
+def _escaped(text):
+    """COPY's escapes; most text has none to make, and looking costs an eighth of translating."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ESCAPES)
+    return text

@@ -15,6 +15,7 @@ Instance puts together the concerns, each in a module of its own:
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,11 +29,13 @@ from psycopg2 import sql  # noqa: E402
 from ingest import config  # noqa: E402
 from ingest.errors import IngestError  # noqa: E402
 from instance import publication, server  # noqa: E402
+from processing import publication as derived_publication  # noqa: E402
 from instance.dachs_config import DachsConfig, DachsError  # noqa: E402,F401
 from instance.database import Database, DatabaseError, ensure_superuser_role  # noqa: E402,F401
 from instance.rds import ResourceDescriptors  # noqa: E402
 from instance.registry import Registry  # noqa: E402
 from monitoring import ingest_counters  # noqa: E402
+from provenance import database as provenance_database  # noqa: E402
 from rd import render  # noqa: E402
 
 PROFILES = ("admin", "trusted", "untrusted")
@@ -54,12 +57,12 @@ class Instance:
         self.host = host
         self.root = os.path.join(PROJECT_ROOT, "var", name if host is None else f"{name}-{host}")
         self.dbname = f"heobs_{name}"
-        site_file = site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml")
-        self.site = config.load_site(site_file)
+        self.site_file = site_file or os.path.join(PROJECT_ROOT, "etc", "site.yaml")
+        self.site = config.load_site(self.site_file)
         self._check_site()
         self.cluster = self.site.cluster
         if host is not None:
-            self._check_host(site_file)
+            self._check_host()
         # The port clients reach: server_url's (on a cluster, the balancer's).
         self.public_port = int(port or self.site.port)
         # The port this host's nginx listens on.
@@ -84,16 +87,16 @@ class Instance:
                    if not getattr(self.site, key)]
         missing += [f"contact.{key}" for key, value in self.site.contact.items() if not value]
         if missing:
-            sys.exit(f"etc/site.yaml: missing mandatory key(s): {', '.join(missing)}")
+            sys.exit(f"{self.site_file}: missing mandatory key(s): {', '.join(missing)}")
 
-    def _check_host(self, site_file):
+    def _check_host(self):
         if self.cluster is None:
-            sys.exit(f"{site_file}: no cluster: block, so no host {self.host!r} (README,"
+            sys.exit(f"{self.site_file}: no cluster: block, so no host {self.host!r} (README,"
                      " \"Several hosts\")")
         if self.host not in ("primary", "balancer", *self.cluster.services,
                              *self.cluster.replicas):
-            sys.exit(f"{site_file}: cluster: no host {self.host!r} (there are: primary, balancer,"
-                     f" {', '.join([*self.cluster.replicas, *self.cluster.services])})")
+            sys.exit(f"{self.site_file}: cluster: no host {self.host!r} (there are: primary,"
+                     f" balancer, {', '.join([*self.cluster.replicas, *self.cluster.services])})")
 
     @property
     def service_host(self):
@@ -211,8 +214,7 @@ class Instance:
         for name in names:
             collection = self.collections[name]
             self._recreate_if_redefined(
-                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed
-                or moved)
+                collection, self.rds.rd_id(collection) in changed or "userconfig" in changed)
             started = time.monotonic()
             summaries[name] = self._publish_one(collection, strict, prebuild)
             # for the exporter's ingest metrics (monitoring/metrics.py)
@@ -222,8 +224,10 @@ class Instance:
             if self.published([collection]):
                 self.rds.record_table(collection)
         if moved:
-            self._refresh_obscore_urls(names)
-        self._publish_views()
+            log(f"ivoa.obscore: access URLs now under {self.server_url}")
+            self.refresh_dachs_metadata(self.published())
+        self._publish_derived(render.DERIVED_RD_ID in changed)
+        self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
@@ -243,14 +247,19 @@ class Instance:
             f.seek(0)
             return f.read() not in ("", self.server_url)
 
-    def _refresh_obscore_urls(self, names):
-        """After `dachs imp -m` of the collections (_recreate_if_redefined), the collections not
-        published in this run get it too, and ivoa.obscore is made again from their parts."""
-        for collection in self.published():
-            if collection.name not in names:
-                self.dachs("imp", "-m", self.rds.rd_id(collection))
-        log(f"ivoa.obscore: access URLs now under {self.server_url}")
+    def refresh_dachs_metadata(self, collections):
+        """What DaCHS rendered into the database when these collections were imported, written
+        again: their ObsCore fragments and table metadata (`dachs imp -m`), ivoa.obscore made
+        again from the fragments (`dachs imp //obscore`), then the ivoa views' metadata, in the
+        order `make serve` imports them (the last one names the ivoa schema in TAP_SCHEMA). The
+        SQL of ivoa.obscore holds the server URL (access_url: DaCHS expands it when a collection
+        is imported): after a change of server_url, and after a restore (instance/restore.py)."""
+        for collection in collections:
+            self.dachs("imp", "-m", self.rds.rd_id(collection))
         self.dachs("imp", "//obscore")
+        for rd_id in render.VIEWS:
+            if self.view_sources(rd_id):
+                self.dachs("imp", "-m", rd_id)
 
     def _publish_one(self, collection, strict, prebuild):
         """The Summary of publishing one collection. One that cannot be read at all (no
@@ -285,38 +294,90 @@ class Instance:
             return
         if self.rds.table_redefined(collection):
             log(f"the table of {collection.name} changed: re-creating it")
-            self._drop_views()
+            self.drop_views()
             self.dachs("drop", self.rds.rd_id(collection))
         elif rd_changed:
             self.dachs("imp", "-m", self.rds.rd_id(collection))
 
-    def _publish_views(self, stale=()):
-        """ivoa.obscore_hea and ivoa.obscore_gti over the collections that have a table (stale:
-        the ids of view RDs to import again whatever else)."""
-        published = self.published()
-        stale = set(stale) | set(self.rds.write_views(published))
-        for rd_id, (view, _) in render.VIEWS.items():
-            if published and (rd_id in stale or not self.db.table_exists("ivoa", view)):
+    def view_sources(self, rd_id):
+        """The schemas whose tables the views of render.VIEWS[rd_id] are over: the published
+        collections for ivoa.obscore_hea and ivoa.obscore_gti; for the provenance views, every
+        schema with provenance tables (the collections, and the processing service's results)."""
+        if rd_id == render.PROVENANCE_RD_ID:
+            return [row[0] for row in self.db.query(
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = %s"
+                " AND table_schema != %s ORDER BY table_schema",
+                (provenance_database.table_name("entity"), provenance_database.VIEW_SCHEMA))]
+        return [c.schema for c in self.published()]
+
+    def publish_views(self, stale=()):
+        """The views of render.VIEWS over their source schemas (view_sources); stale: the ids of
+        view RDs to import again whatever else. Anything that adds or removes a source schema
+        calls it (the processing service too, once its schema has its provenance tables)."""
+        for rd_id, view_rd in render.VIEWS.items():
+            sources = self.view_sources(rd_id)
+            changed = self.rds.write_view(rd_id, sources)
+            missing = not all(self.db.table_exists(view_rd.schema, v) for v in view_rd.views)
+            if sources and (changed or rd_id in stale or missing):
                 self.dachs("imp", rd_id)
 
-    def _drop_views(self):
-        """The ivoa views depend on the collection tables: dropped before one of those is."""
-        for view, _ in render.VIEWS.values():
-            self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier("ivoa", view)))
+    def _publish_derived(self, rd_changed):
+        """The tables of the processing service's products (rd/derived.rd.in), which add them to
+        ivoa.obscore, and DaCHS's table of user UWS jobs. Made once and kept: their rows are
+        the products made since. A change of their columns re-creates them, which withdraws
+        every product (said in the log); a change of descriptive metadata only updates DaCHS's
+        metadata."""
+        if not self.db.table_exists("uws", "userjobs"):
+            self.dachs("imp", "//uws", "enable_useruws")
+        exists = self.db.table_exists(render.DERIVED_SCHEMA, "products")
+        if exists and self.rds.derived_redefined():
+            count = self.db.value(f"SELECT count(*) FROM {render.DERIVED_SCHEMA}.products")
+            log(f"the tables of the derived products changed: re-creating them ({count}"
+                " products withdrawn)")
+            self.drop_views()  # the provenance views are over its tables too
+            self.dachs("drop", render.DERIVED_RD_ID)
+            shutil.rmtree(os.path.join(self.root, render.DERIVED_SCHEMA), ignore_errors=True)
+            exists = False
+        if not exists:
+            self.dachs("imp", render.DERIVED_RD_ID)
+            self.rds.record_derived()
+        elif rd_changed:
+            self.dachs("imp", "-m", render.DERIVED_RD_ID)
+
+    def drop_views(self):
+        """The views depend on the tables they are over: dropped before one of those is (and
+        made again by publish_views)."""
+        for view_rd in render.VIEWS.values():
+            for view in view_rd.views:
+                self.db.query(sql.SQL("DROP VIEW IF EXISTS {}").format(
+                    sql.Identifier(view_rd.schema, view)))
+
+    def withdraw_products(self, job_ids):
+        """Withdraws the products of processing jobs: their rows in ivoa.obscore (through
+        derived.products), derived.progenitors and the provenance views, and their files.
+        Returns {job id: the obs_publisher_did withdrawn}."""
+        withdrawn = {}
+        with self.db.transaction() as cursor:
+            for job_id in job_ids:
+                withdrawn[job_id] = derived_publication.withdraw(cursor, job_id)
+        for job_id in job_ids:
+            shutil.rmtree(derived_publication.job_directory(
+                os.path.join(self.root, render.DERIVED_SCHEMA), job_id), ignore_errors=True)
+        return withdrawn
 
     def drop_collection(self, name):
-        """Withdraws a whole collection: its table, its ObsCore rows, its part of obscore_hea
-        (DaCHS marks its registry records deleted). Its entry in the collections file stays
+        """Withdraws a whole collection: its tables, its ObsCore rows, its part of obscore_hea,
+        obscore_gti and the provenance views (DaCHS marks its registry records deleted). Its entry in the collections file stays
         (remove it, or the next ingest publishes it again)."""
         collection = self.collections[name]
         if not self.published([collection]):
             log(f"{name} is not published")
             return
-        self._drop_views()
+        self.drop_views()
         self.dachs("drop", self.rds.rd_id(collection))
         self.rds.forget_table(collection)
         log(f"dropped {name}: its tables and its rows in ivoa.obscore")
-        self._publish_views(render.VIEWS)
+        self.publish_views(render.VIEWS)
 
     # ---------------------------------------------------------------- server
     def is_up(self):
@@ -370,8 +431,6 @@ class Instance:
     # ---------------------------------------------------------------- removal
     def destroy(self):
         """Drops the database, its roles and the instance directory."""
-        import shutil
-
         ensure_superuser_role(self.db.pg_cluster)  # on a fresh machine, even looking needs it
         self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
         shutil.rmtree(self.root, ignore_errors=True)

@@ -108,12 +108,7 @@ class DachsConfig:
                 return kept["features"]
         except (OSError, ValueError):
             pass
-        result = subprocess.run([DEBIAN_PYTHON, "-m", "dachs_ext.compat"], env=self.env(),
-                                cwd=PROJECT_ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise DachsError("the installed DaCHS cannot run this service:\n"
-                             + (result.stderr or result.stdout).strip()[-4000:])
-        features = json.loads(result.stdout)
+        features = ask_features(self.env())
         if key is not None:
             os.makedirs(os.path.dirname(cached), exist_ok=True)
             write_if_changed(cached, json.dumps({"key": key, "features": features}))
@@ -181,12 +176,18 @@ class DachsConfig:
             # These limits, and why they are what they are: etc/site.yaml, server.
             f"defaultExecTimeSync: {limits['sync_timeout']}",
             f"maxTAPRunning: {limits['async_slots']}",
+            # The processing service's jobs running at once (etc/site.yaml, processing).
+            f"maxUserUWSRunningDefault: {site.processing.max_running_jobs}",
             "",
             "[db]",
             # Only the instance's own profiles, never ~/.gavo.
             f"profilePath: {os.path.join(self.root, 'etc')}",
             "",
         ])
+
+    def role_password(self, profile):
+        """The password of the instance's database role of a profile (admin, trusted, untrusted)."""
+        return self.secret(profile)
 
     def profiles(self):
         """DaCHS's database profiles. On a service host of a cluster, `untrustedquery` (every
@@ -216,7 +217,7 @@ class DachsConfig:
             profiles.append(("uploadquery", "untrusted", "dsn"))
         for fname, profile, include in profiles:
             files[fname] = (f"include {include}\nuser = {self.inst.role(profile)}\n"
-                            f"password = {self.secret(profile)}\n")
+                            f"password = {self.role_password(profile)}\n")
         return files
 
     def passfile(self):
@@ -262,20 +263,27 @@ class DachsConfig:
                 + "; do not edit.\n" + yaml.safe_dump(document, sort_keys=False,
                                                       allow_unicode=True))
 
-    def write(self):
-        """Writes every file; returns True if any changed."""
+    def rendered(self):
+        """{path: text} of the files made from the configuration (etc/site.yaml, the collections
+        file): gavo.rc, the installed collections file, defaultmeta.txt. (The profiles hold the
+        machine's: the cluster's port and the roles' passwords.)"""
         from ingest import config
 
-        changed = write_if_changed(self.settings_file, self.gavo_rc())
-        changed |= write_if_changed(config.installed_collections_path(self.root),
-                                    self.installed_collections())
+        return {self.settings_file: self.gavo_rc(),
+                config.installed_collections_path(self.root): self.installed_collections(),
+                os.path.join(self.root, "etc", "defaultmeta.txt"): self.defaultmeta()}
+
+    def write(self):
+        """Writes every file; returns True if any changed."""
+        changed = False
+        for path, content in self.rendered().items():
+            changed |= write_if_changed(path, content)
         etc = os.path.join(self.root, "etc")
         for fname, content in self.profiles().items():
             changed |= write_if_changed(os.path.join(etc, fname), content)
         if self.inst.service_host is not None:
             write_if_changed(self.passfile_path, self.passfile())
             os.chmod(self.passfile_path, 0o600)  # libpq ignores a password file others can read
-        changed |= write_if_changed(os.path.join(etc, "defaultmeta.txt"), self.defaultmeta())
         self.install_vocabularies()
         return changed
 
@@ -293,6 +301,16 @@ class DachsConfig:
             # DaCHS tries to download a cached vocabulary again once it is some months old.
             if time.time() - os.path.getmtime(path) > 86400 * 30:
                 os.utime(path)
+
+
+def ask_features(env):
+    """What the installed DaCHS is and does, asked of it (`python3 -m dachs_ext.compat`)."""
+    result = subprocess.run([DEBIAN_PYTHON, "-m", "dachs_ext.compat"], env=env,
+                            cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DachsError("the installed DaCHS cannot run this service:\n"
+                         + (result.stderr or result.stdout).strip()[-4000:])
+    return json.loads(result.stdout)
 
 
 def _features_key():

@@ -2,9 +2,10 @@
 
 Every statement goes through psycopg2 with bound parameters (identifiers through psycopg2.sql),
 as the PostgreSQL superuser role of the user running the service, over the cluster's Unix socket
-(peer authentication). The cluster is found, not configured: see cluster_port().
+(peer authentication). The cluster is found, not configured: see cluster().
 """
 
+import collections
 import contextlib
 import functools
 import getpass
@@ -41,13 +42,16 @@ def clusters():
     return [line.split() for line in out.stdout.splitlines() if len(line.split()) >= 4]
 
 
+Cluster = collections.namedtuple("Cluster", "version name port")
+
+
 @functools.lru_cache(4)
-def cluster_port(name=None):
-    """The port of the cluster the service uses: the online `main` cluster of the version Debian's
-    postgresql package installs (15 on Debian 12, 17 on Debian 13; bin/setup-system starts it),
-    else the only online cluster; with name, that version's cluster of this name (a cluster's
-    primary: etc/site.yaml's cluster.primary.pg_cluster). Read from pg_lsclusters: after an upgrade from
-    Debian 12 the new cluster usually listens on 5433, not 5432."""
+def cluster(name=None):
+    """The cluster the service uses (version, name, port): the online `main` cluster of the version
+    Debian's postgresql package installs (15 on Debian 12, 17 on Debian 13; bin/setup-system starts
+    it), else the only online cluster; with name, that version's cluster of this name (a cluster's
+    primary: etc/site.yaml's cluster.primary.pg_cluster). Read from pg_lsclusters: after an upgrade
+    from Debian 12 the new cluster usually listens on 5433, not 5432."""
     online = [c for c in clusters() if c[3].startswith("online")]
     version = default_version()
     chosen = [c for c in online if c[0] == version and c[1] == (name or "main")] or \
@@ -57,7 +61,19 @@ def cluster_port(name=None):
             f"no PostgreSQL cluster to use: pg_lsclusters shows {len(online)} online, and the"
             f" {name or 'main'} cluster of PostgreSQL {version} is not among them; start it with"
             f" `pg_ctlcluster {version} {name or 'main'} start` (bin/setup-system does for main)")
-    return int(chosen[0][2])
+    return Cluster(chosen[0][0], chosen[0][1], int(chosen[0][2]))
+
+
+def cluster_port(name=None):
+    """The port of the cluster the service uses (cluster())."""
+    return cluster(name).port
+
+
+def client_command(program, name=None):
+    """The command line of a PostgreSQL client program (pg_dump, pg_restore) of the cluster's own
+    version: Debian's wrapper picks the binaries by --cluster."""
+    found = cluster(name)
+    return [program, "--cluster", f"{found.version}/{found.name}"]
 
 
 def copy_in(cursor, schema, table, columns, source):
@@ -153,9 +169,14 @@ class Database:
         return bool(self.value("SELECT 1 FROM information_schema.tables"
                                " WHERE table_schema=%s AND table_name=%s", (schema, table)))
 
-    def create(self):
-        self.query(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-            sql.Identifier(self.name)), dbname="postgres")
+    def create(self, locale=None):
+        """locale: (LC_COLLATE, LC_CTYPE), which decide the order of text (default: the
+        cluster's)."""
+        statement = sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
+            sql.Identifier(self.name))
+        if locale:
+            statement += sql.SQL(" LC_COLLATE {} LC_CTYPE {}").format(*map(sql.Literal, locale))
+        self.query(statement, dbname="postgres")
 
     def drop(self, roles=()):
         """Drops the database (closing its connections) and the roles."""

@@ -14,18 +14,23 @@ A run:
    rows and withdraws the observations gone from the hdu-index, so a failure leaves every published
    row as it was, and ivoa.obscore never loses the collection (`dachs imp` creates a new
    collection's table, DaCHS's metadata and its part of ivoa.obscore first, with no rows: DaCHS's
-   row-by-row import took 3.5 ms a row, 35 s of the 125 s of a first ingest of 10^4 observations);
+   row-by-row import took 3.5 ms a row, 35 s of the 125 s of a first ingest of 10^4 observations).
+   Each dataset's GTIs and provenance (provenance/dl3.py: from what its headers say and from
+   this run) go in with it, and go with it;
 4. prints the summary: added, updated, unchanged, withdrawn, rejected with reasons.
 
 In strict mode nothing is written if any observation is rejected.
 """
 
+import contextlib
+import datetime
 import hashlib
 import itertools
 import multiprocessing
 import os
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 
 import psycopg2
@@ -38,11 +43,13 @@ from ingest.datasets import key_of_did, publisher_did
 from ingest.progress import Progress
 from ingest.report import Summary
 from instance.database import copy_in
+from provenance import database as provenance_database
+from provenance import dl3 as provenance_dl3
 import schemas
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What the rows are computed by: a change here re-reads every observation.
-CODE_SOURCES = ("ingest", "schemas")
+CODE_SOURCES = ("ingest", "schemas", "provenance")
 
 
 @dataclass
@@ -72,9 +79,28 @@ def code_version():
     return h.hexdigest()
 
 
+def project_version():
+    """The project's version and the hash of its ingest code: the ingest's version in the
+    provenance of every dataset."""
+    with open(os.path.join(PROJECT_ROOT, "pyproject.toml"), "rb") as f:
+        version = tomllib.load(f)["project"]["version"]
+    return f"{version} (code {code_version()[:12]})"
+
+
+def utc_now():
+    """The time now in UTC, as the database's timestamps hold it (naive)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def configuration_text(collection, site):
     """What of the configuration goes into the rows of a collection."""
     return repr((collection, site.authority))
+
+
+def fingerprint_base(collection, site):
+    """What every dataset's fingerprint of a collection starts from: its configuration and the
+    ingest code."""
+    return configuration_text(collection, site) + code_version()
 
 
 def observation_fingerprint(reader, dataset, base):
@@ -136,9 +162,10 @@ def _read_one(key):
     return _reader.result(key)
 
 
-def read_rows(reader, plan, summary, stream, gti_rows):
+def read_rows(reader, plan, summary, stream, gti_rows, provenance):
     """Yields (key, row) of the datasets to read, each row with its fingerprint, as they are read;
-    gti_rows (a list) receives the rows of their GTI table, summary the outcomes and rejections."""
+    gti_rows (a list) receives the rows of their GTI table, provenance (a Provenance) their
+    provenance rows, summary the outcomes and rejections."""
     new = set(plan.new)
     with Progress(total=len(plan.to_read), stream=stream, label=f"reading {summary.name}") as bar:
         for key, result in zip(plan.to_read, read_results(reader, plan.to_read)):
@@ -151,8 +178,25 @@ def read_rows(reader, plan, summary, stream, gti_rows):
             row["source_fingerprint"] = plan.fingerprints[key]
             gti_rows += [{"obs_publisher_did": row["obs_publisher_did"], "t_start": start, "t_stop": stop}
                          for start, stop in result.intervals]
+            provenance.add(row, result.production, plan.fingerprints[key])
             summary.count("added" if key in new else "updated")
             yield key, row
+
+
+class Provenance:
+    """The provenance rows of the datasets a run reads (provenance/dl3.py), staged for COPY."""
+
+    def __init__(self, collection, site):
+        self.collection, self.site = collection, site
+        self.run = provenance_dl3.IngestRun(
+            started=utc_now(), version=project_version(),
+            configuration_fingerprint=hashlib.sha256(
+                configuration_text(collection, site).encode()).hexdigest())
+        self.staged = provenance_database.Staged()
+
+    def add(self, row, production, source_fingerprint):
+        self.staged.add(provenance_dl3.dataset_records(
+            row, production, self.run, self.collection, self.site, source_fingerprint, utc_now()))
 
 
 # Reading in parallel pays once the processes' start is small against the reading (~10 ms per
@@ -182,7 +226,7 @@ class Publisher:
         files now, instead of at their first request."""
         summary = Summary(name=collection.name)
         reader = ingest_collection.CollectionReader(collection, self.inst.site)
-        base = configuration_text(collection, self.inst.site) + code_version()
+        base = fingerprint_base(collection, self.inst.site)
         started = time.monotonic()
         plan = make_plan(reader, self.published_fingerprints(collection), base)
         summary.count("unchanged", len(plan.unchanged))
@@ -212,36 +256,45 @@ class Publisher:
         return summary
 
     def _prebuild(self, collection, summary):
-        """Builds the DataLink files of every published observation that lacks them (those of a
-        broken observation are left to its first request, which says what is wrong)."""
+        """Builds the DataLink files of every published observation that lacks them, and its
+        provenance documents (those of a broken observation are left to its first request, which
+        says what is wrong)."""
         from datalink.cache import ProductCache
 
         cache = ProductCache(self.inst.product_cache_dir, self.inst.product_cache_bytes)
-        keys = list(self.published_fingerprints(collection))
+        fingerprints = self.published_fingerprints(collection)
         cache.documentation(collection)
-        with Progress(total=len(keys), stream=self.stream,
-                      label=f"building files of {collection.name}") as bar:
-            for key in keys:
-                bar.advance()
-                try:
-                    cache.files(collection, key)
-                except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
-                    bar.clear()
-                    self._say(f"{collection.name}: the files of observation {key} cannot be"
-                              f" built: {exc}")
+        connection = self.inst.db.connect()
+        try:
+            with Progress(total=len(fingerprints), stream=self.stream,
+                          label=f"building files of {collection.name}") as bar:
+                for key, fingerprint in fingerprints.items():
+                    bar.advance()
+                    did = publisher_did(self.inst.site.authority, collection.schema, key)
+                    try:
+                        cache.files(collection, key)
+                        cache.provenance(collection.schema, key, fingerprint,
+                                         lambda: _provenance_of(connection, collection.schema, did))
+                    except Exception as exc:  # noqa: BLE001 (reported, and the others are built)
+                        bar.clear()
+                        self._say(f"{collection.name}: the files of observation {key} cannot be"
+                                  f" built: {exc}")
+        finally:
+            connection.close()
 
     def _load(self, collection, reader, plan, summary, strict):
         """In one transaction: the rows of new datasets go into the collection's table as they are
         read (COPY, while the next ones are read: the database updates its indexes meanwhile); then
         the changed datasets' rows replace theirs (a changed dataset rejected now keeps its row as
-        it was, untouched), the GTIs of all of them go into the GTI table, and the withdrawn
-        datasets' rows go. In strict mode every dataset is read first, and with any rejection
+        it was, untouched), the GTIs and provenance rows of all of them go into the GTI and
+        provenance tables, and the withdrawn datasets' rows go from all. In strict mode every dataset is read first, and with any rejection
         nothing is written. A new collection's table is made by DaCHS first (see the module
         docstring)."""
         schema = collection.schema
         names = collection_column_names() + ["source_fingerprint"]
         gti_names = [c.name for c in schemas.columns_in("gti")]
         new, updated, gti_rows = set(plan.new), [], []
+        provenance = Provenance(collection, self.inst.site)
         started = time.monotonic()
 
         def new_rows(rows):
@@ -251,7 +304,7 @@ class Publisher:
                 else:
                     updated.append(row)
 
-        rows = read_rows(reader, plan, summary, self.stream, gti_rows)
+        rows = read_rows(reader, plan, summary, self.stream, gti_rows, provenance)
         if strict:
             rows = list(rows)
             if not summary.ok:
@@ -261,7 +314,8 @@ class Publisher:
             # they never hold a copy of it.
             first = next(rows, None)
             rows = itertools.chain([] if first is None else [first], rows)
-        if not self.inst.published([collection]):
+        first = not self.inst.published([collection])
+        if first:
             self._create_table(collection)
         try:
             with self.inst.db.transaction() as cursor:
@@ -271,8 +325,12 @@ class Publisher:
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("DELETE FROM {} WHERE obs_publisher_did = ANY(%s)").format(
                         sql.Identifier(schema, table)), (replaced,))
+                provenance_database.delete(cursor, schema, replaced)
                 copy_in(cursor, schema, "obs", names, staging.copy_text(updated, names))
                 copy_in(cursor, schema, "gti", gti_names, staging.copy_text(gti_rows, gti_names))
+                with (provenance_database.indexes_built_after(cursor, schema) if first
+                      else contextlib.nullcontext()):
+                    provenance.staged.copy(cursor, schema)
                 for table in ("obs", "gti"):
                     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, table)))
                 summary.count("withdrawn", len(plan.withdrawn))
@@ -300,6 +358,13 @@ class Publisher:
     def _say(self, text):
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def _provenance_of(connection, schema, did):
+    """(the provenance Records of a dataset, the entities they name but do not hold)."""
+    with connection.cursor() as cursor:
+        records = provenance_database.read(cursor, schema, did)
+        return records, provenance_database.entities(cursor, records.named_entities())
 
 
 class PublicationError(Exception):

@@ -1,6 +1,8 @@
 """The resource descriptors of an instance, written into its inputs/ from rd/ (render.py): one
-RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the bundle service, the web search page, and
-etc/userconfig.rd. Each file is written here and nowhere else.
+RD per collection, the ivoa.obscore_hea and ivoa.obscore_gti views, the provenance views, the
+bundle service, the derived products and the processing service, the web search page, and
+etc/userconfig.rd. Each file is rendered and written here and nowhere else (`rendered()` says what
+they would be, for a backup's check that the configuration still makes the instance's files).
 """
 
 import hashlib
@@ -25,45 +27,73 @@ class ResourceDescriptors:
     def path(self, rd_id):
         return os.path.join(self.inputs, rd_id + ".rd")
 
-    def write_collection(self, collection):
+    def _collection_text(self, collection):
         """The collection's RD, with the registry coverage of its published table (none before
-        the first ingest); True if it changed."""
-        text = render.render_collection_rd(
+        the first ingest)."""
+        return render.render_collection_rd(
             collection, staging.staging_path(self.inst.root, collection.schema),
             os.path.join(self.inputs, collection.schema),
             coverage=self.inst.registry.stored_coverage(collection),
             native_content_qualifier=self.inst.features()["native_content_qualifier"])
-        return write_if_changed(self.path(self.rd_id(collection)), text)
 
-    def write_views(self, collections):
-        """The RDs of the ivoa views over these collections (render.VIEWS); the ids of those
-        whose text changed."""
-        changed = []
-        for rd_id, (_, make) in render.VIEWS.items():
-            resdir = os.path.join(self.inputs, rd_id.split("/")[0])
-            if write_if_changed(self.path(rd_id), make(list(collections), resdir)):
-                changed.append(rd_id)
-        return changed
+    def _view_text(self, rd_id, sources):
+        """The RD of the views render.VIEWS[rd_id] over the schemas `sources`."""
+        return render.VIEWS[rd_id].render(list(sources), os.path.join(self.inputs, rd_id.split("/")[0]))
+
+    def _service_texts(self):
+        """{id: (path, text)} of the RDs served from their file (bundle, links, search: nothing to
+        import), of the derived products' RD and of etc/userconfig.rd (id "userconfig")."""
+        features = self.inst.features()
+        default_schema = self.inst.collections[self.inst.default_collection].schema
+        return {
+            render.BUNDLE_RD_ID: (self.path(render.BUNDLE_RD_ID),
+                                  render.render_bundle_rd(os.path.join(self.inputs, "bundle"))),
+            render.DERIVED_RD_ID: (self.path(render.DERIVED_RD_ID), render.render_derived_rd(
+                os.path.join(self.inputs, render.DERIVED_SCHEMA), self.inst.site.processing,
+                features["native_content_qualifier"])),
+            render.LINKS_RD_ID: (self.path(render.LINKS_RD_ID), render.render_links_rd(
+                os.path.join(self.inputs, "links"), features["native_content_qualifier"])),
+            render.SEARCH_RD_ID: (self.path(render.SEARCH_RD_ID), render.render_search_rd(
+                self.inst.collections.values(), os.path.join(self.inputs, "search"),
+                self.inst.site.name_resolver)),
+            "userconfig": (os.path.join(self.inst.root, "etc", "userconfig.rd"),
+                           render.render_userconfig(default_schema)),
+        }
+
+    def rendered(self):
+        """{path: text} of every RD and etc/userconfig.rd as the configuration renders them now
+        (the views over their sources now: Instance.view_sources)."""
+        texts = {self.path(self.rd_id(c)): self._collection_text(c)
+                 for c in self.inst.collections.values()}
+        for rd_id in render.VIEWS:
+            texts[self.path(rd_id)] = self._view_text(rd_id, self.inst.view_sources(rd_id))
+        texts.update(self._service_texts().values())
+        return texts
+
+    def write_collection(self, collection):
+        """Writes the collection's RD; True if it changed."""
+        return write_if_changed(self.path(self.rd_id(collection)), self._collection_text(collection))
+
+    def write_view(self, rd_id, sources):
+        """Writes the RD of the views render.VIEWS[rd_id] over the schemas `sources`; True if its
+        text changed."""
+        return write_if_changed(self.path(rd_id), self._view_text(rd_id, sources))
+
+    def write_views(self):
+        """Writes the RDs of every view in render.VIEWS over its sources now
+        (Instance.view_sources); returns the ids of those whose text changed."""
+        return [rd_id for rd_id in render.VIEWS
+                if self.write_view(rd_id, self.inst.view_sources(rd_id))]
 
     def write_all(self):
-        """Renders every RD but the views' (they are over the published collections, and written
-        when those are: Instance._publish_views); returns the ids of those whose text changed
-        ("userconfig" for etc/userconfig.rd)."""
+        """Renders every RD but the views' (they are over what is published, and written when
+        that changes: Instance.publish_views); returns the ids of those whose text changed and
+        that DaCHS imports ("userconfig" for etc/userconfig.rd, the derived products' RD)."""
         changed = [self.rd_id(c) for c in self.inst.collections.values()
                    if self.write_collection(c)]
-        # Served from the RD file; there is nothing to import.
-        write_if_changed(self.path(render.BUNDLE_RD_ID),
-                         render.render_bundle_rd(os.path.join(self.inputs, "bundle")))
-        write_if_changed(self.path(render.LINKS_RD_ID), render.render_links_rd(
-            os.path.join(self.inputs, "links"),
-            self.inst.features()["native_content_qualifier"]))
-        write_if_changed(self.path(render.SEARCH_RD_ID), render.render_search_rd(
-            self.inst.collections.values(), os.path.join(self.inputs, "search"),
-            self.inst.site.name_resolver))
-        userconfig = os.path.join(self.inst.root, "etc", "userconfig.rd")
-        default_schema = self.inst.collections[self.inst.default_collection].schema
-        if write_if_changed(userconfig, render.render_userconfig(default_schema)):
-            changed.append("userconfig")
+        for rd_id, (path, text) in self._service_texts().items():
+            if write_if_changed(path, text) and rd_id in ("userconfig", render.DERIVED_RD_ID):
+                changed.append(rd_id)
         return changed
 
     # ---------------------------------------------------------------- table definitions
@@ -82,6 +112,20 @@ class ResourceDescriptors:
     def record_table(self, collection):
         """The published table now has its RD's definition."""
         write_if_changed(self._table_stamp(collection), self.table_signature(collection))
+
+    def derived_redefined(self):
+        """True if the derived products' tables were created from other column definitions."""
+        return read_text(self._derived_stamp()) != self._derived_signature()
+
+    def record_derived(self):
+        write_if_changed(self._derived_stamp(), self._derived_signature())
+
+    def _derived_stamp(self):
+        return os.path.join(self.inst.root, "state", "table-derived.stamp")
+
+    @staticmethod
+    def _derived_signature():
+        return hashlib.sha256(render.derived_table_signature().encode()).hexdigest()
 
     def forget_table(self, collection):
         try:

@@ -4,8 +4,8 @@ them on the instance's port, and the exporter of the server's metrics and health
 Why more than one DaCHS process: DaCHS answers every request in a single Python process, so
 however many clients there are, it keeps at most one core busy (BENCHMARKS.md, concurrency).
 Several DaCHS processes share the instance's database, configuration and state directory; nginx
-spreads the requests over them. Async TAP (UWS) goes to the first one only, so that one process
-queues and starts the jobs.
+spreads the requests over them. Async TAP and the processing service (UWS) go to the first one only,
+so that one process queues and starts the jobs.
 
 Why nginx even in front of a single DaCHS process: it is what terminates HTTPS (etc/site.yaml's
 https:), writes the structured access log the metrics are made from, and sends the product
@@ -33,8 +33,9 @@ READY_PATHS = ("/tap/availability", "/bundle/q/dl/availability")
 # More processes than this would mostly add PostgreSQL connections (each DaCHS process keeps
 # pools of up to 20 per profile; PostgreSQL allows 100 by default) and memory, not speed.
 MAX_AUTO_PROCESSES = 4
-# UWS endpoints: TAP's async under its vanity name and under the TAP service's own URL.
-ASYNC_LOCATION = r"~ ^/(tap|__system__/tap/run)/async"
+# UWS endpoints: TAP's async under its vanity name and under the TAP service's own URL, and the
+# processing service's (rd/derived.rd.in).
+ASYNC_LOCATION = r"~ ^/((tap|__system__/tap/run)/async|derived/q/proc/(async|uws\.xml))"
 
 
 def process_count(setting):

@@ -8,6 +8,7 @@ nothing about a column is written twice.  The output goes to the instance's DaCH
 import json
 import os
 import string
+import typing
 from xml.sax.saxutils import quoteattr, escape
 
 import schemas
@@ -20,8 +21,10 @@ DATALINK_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "datalink_core")
 BUNDLE_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "bundle_core")
 SEARCH_FORM_MODULE = os.path.join(DACHS_EXT_DIR, "search_form")
 ADQL_FUNCTIONS_MODULE = os.path.join(DACHS_EXT_DIR, "adql_functions")
+PROCESSING_CORE_MODULE = os.path.join(DACHS_EXT_DIR, "processing_core")
 HEA_RD_ID = "ivoa_hea/q"
 GTI_RD_ID = "ivoa_gti/q"
+PROVENANCE_RD_ID = "provenance/q"
 # Fixed, so that re-rendering an unchanged configuration gives byte-identical RDs.
 CREATION_DATE = "2026-11-21T00:00:00"
 
@@ -122,6 +125,53 @@ def render_bundle_rd(resdir):
 # ---- DataLink (end) --------------------------------------------------------------------------
 
 
+# ---- Derived products and the processing service (processing/; begin) -----------------------
+DERIVED_SCHEMA = "derived"  # processing.products.SCHEMA
+DERIVED_RD_ID = DERIVED_SCHEMA + "/q"
+PROCESSING_SERVICE = DERIVED_RD_ID + "#proc"
+DERIVED_DL_PATH = DERIVED_RD_ID + "/dl/dlmeta"
+
+
+def render_derived_rd(resdir, processing, native_content_qualifier=True):
+    """The RD of the derived products and the processing service (rd/derived.rd.in);
+    processing: etc/site.yaml's processing settings (ingest.config.ProcessingSettings)."""
+    columns = schemas.load_columns()
+    pars = []
+    for col in schemas.columns_in("obscore", columns):
+        if col.name in OBSCORE_EXPRESSIONS:
+            expression = OBSCORE_EXPRESSIONS[col.name]
+            if expression is None:
+                continue
+            expression = expression.replace("{dl_path}", DERIVED_DL_PATH)
+        elif "derived" in col.tables:
+            expression = col.name
+        else:
+            continue  # the mixin's (or userconfig.rd's) default: NULL
+        pars.append(f"      {col.name}={quoteattr(expression)}")
+    return _template("derived.rd.in").substitute(
+        schema=DERIVED_SCHEMA, resdir=resdir, creation_date=CREATION_DATE,
+        mixin_pars="\n".join(pars),
+        columns="\n".join(column_element(c, required=c.not_null)
+                          for c in schemas.columns_in("derived", columns)),
+        progenitor_columns="\n".join(column_element(c, required=c.not_null)
+                                     for c in schemas.columns_in("progenitor", columns)),
+        response_table=_response_table(native_content_qualifier),
+        provenance_tables=provenance_tables(), provenance_data=provenance_data(),
+        max_observations=processing.max_observations,
+        max_running_jobs=processing.max_running_jobs,
+        processing_module=escape(PROCESSING_CORE_MODULE),
+        datalink_module=escape(DATALINK_CORE_MODULE))
+
+
+def derived_table_signature():
+    """Text that changes exactly when the derived tables must be re-created."""
+    columns = schemas.load_columns()
+    return "\n".join(column_element(c, required=c.not_null)
+                     for table in ("derived", "progenitor")
+                     for c in schemas.columns_in(table, columns)) + provenance_tables()
+# ---- Derived products (end) ------------------------------------------------------------------
+
+
 # ---- Simple Cone Search (begin) ---------------------------------------------------------------
 # Without an obs-index to take a pointing from, the test query covers the whole sky.
 ALL_SKY_TEST_QUERY = (0.0, 0.0, 180.0)
@@ -168,8 +218,10 @@ def render_search_rd(collections, resdir, name_resolver):
     indent = " " * 10
     options = "\n".join(f"{indent}<option {_attrs(title=c.title or c.obs_collection)}"
                         f">{escape(c.obs_collection)}</option>" for c in collections)
+    from processing.products import OBS_COLLECTION
+
     return _template("search.rd.in").substitute(
-        resdir=resdir, creation_date=CREATION_DATE,
+        resdir=resdir, creation_date=CREATION_DATE, derived_collection=OBS_COLLECTION,
         search_form_module=escape(SEARCH_FORM_MODULE),
         collection_tables=escape(json.dumps({c.obs_collection: f"{c.schema}.obs"
                                              for c in collections})),
@@ -211,6 +263,8 @@ def render_collection_rd(collection, staging_path, resdir, services=None, covera
         mixin_pars=mixin_pars,
         columns=columns,
         gti_columns=_gti_columns(),
+        provenance_tables=provenance_tables(),
+        provenance_data=provenance_data(),
         staging_path=escape(staging_path),
         grammar_module=escape(GRAMMAR_MODULE),
         services=services,
@@ -257,16 +311,97 @@ def collection_table_signature(collection):
     or what they give ivoa.obscore), not when only descriptive metadata changes."""
     columns, mixin_pars = _collection_table(collection)
     tables = _template("collection.rd.in").template.split("<data")[0].split("<table", 1)[1]
-    return columns + mixin_pars + _gti_columns() + tables
+    return columns + mixin_pars + _gti_columns() + tables + provenance_tables()
 
 
-def _render_view_rd(template, kind, table, collections, resdir):
-    """The RD of an ivoa view over every collection: the columns of `kind` (schemas/columns.yaml)
-    of each collection's `table`, one UNION ALL."""
+# ---- Provenance (provenance/; begin) ----------------------------------------------------------
+# What the provenance tables of a schema are indexed on besides obs_publisher_did (by which a
+# dataset's rows are read and deleted): the ids ProvTAP queries look up.
+PROVENANCE_INDEXES = {"entity": ("id",), "activity": ("id",), "used": ("entity_id",),
+                      "wasgeneratedby": ("entity_id",),
+                      "wasderivedfrom": ("generated_entity_id", "used_entity_id")}
+PROVENANCE_DESCRIPTIONS = {
+    "entity": "Entities: the published datasets, the FITS HDUs they were made from, the data"
+              " releases they belong to, the products of processing jobs.",
+    "activity": "Activities: the production of the DL3 files (as far as their headers tell), this"
+                " service's ingest of each dataset, processing jobs.",
+    "agent": "Agents: the collaborations and institutes that made the data, the data centre"
+             " that publishes them, users who ran processing jobs.",
+    "used": "Which activity used which entity, in which role (the HDU type, dataset, release).",
+    "wasgeneratedby": "Which activity generated which entity.",
+    "wasassociatedwith": "Which agent was responsible for which activity, in which role.",
+    "wasattributedto": "Which agent an entity is attributed to, in which role.",
+    "wasderivedfrom": "Which entity was derived from which (its progenitor): a published dataset"
+                      " from its HDUs, a product from the datasets it was made from.",
+    "parameter": "The configuration of the activities: header keywords of the DL3 production"
+                 " (EV_CLASS, CONFIG, ...), the ingest's fingerprints, a job's parameters.",
+}
+
+
+def provenance_tables():
+    """The tables <schema>.prov_<table> holding the provenance of a schema's datasets (one per
+    table of schemas.PROVENANCE_TABLES; provenance/database.py writes them), as RD text. Every
+    RD that publishes datasets has them, with provenance_data() to make them; the views
+    provenance.<table> (render_provenance_rd) show those of every schema."""
+    from provenance.database import table_name
+
+    elements = []
+    for table in schemas.PROVENANCE_TABLES:
+        indexes = ("obs_publisher_did",) + PROVENANCE_INDEXES.get(table, ())
+        elements.append("\n".join([
+            f'  <table id="{table_name(table)}" onDisk="True">',
+            f"    <meta name=\"description\">{escape(PROVENANCE_DESCRIPTIONS[table])} The rows of"
+            f" the datasets of this schema; provenance.{table} shows those of all.</meta>",
+            *(f'    <index columns="{column}"/>' for column in indexes),
+            *(column_element(c, required=c.not_null) for c in schemas.provenance_columns(table)),
+            "  </table>"]))
+    return "\n".join(elements) + "\n"
+
+
+def provenance_data():
+    """The <data> element that makes the tables of provenance_tables()."""
+    from provenance.database import table_name
+
+    makes = "".join(f'    <make table="{table_name(t)}"/>\n' for t in schemas.PROVENANCE_TABLES)
+    return f'  <data id="provenance_tables" updating="True">\n{makes}  </data>\n'
+
+
+def render_provenance_rd(sources, resdir):
+    """The views provenance.<table> (ProvTAP) over the provenance tables of the schemas
+    `sources`: each row once (a dataset's rows hold what it shares with others, such as an
+    agent; the view lists it once)."""
+    from provenance.database import table_name
+
+    tables = []
+    for table in schemas.PROVENANCE_TABLES:
+        columns = schemas.columns_in(f"prov_{table}")
+        names = ", ".join(c.name for c in columns)
+        selects = "\n        UNION\n".join(
+            f"        SELECT DISTINCT {names} FROM {schema}.{table_name(table)}"
+            for schema in sources)
+        tables.append("\n".join([
+            f'  <table id="{table}" onDisk="True" adql="True">',
+            f"    <meta name=\"description\">{escape(PROVENANCE_DESCRIPTIONS[table])}</meta>",
+            *(column_element(c, required=c.not_null) for c in columns),
+            "    <viewStatement>",
+            "      CREATE OR REPLACE VIEW \\qName (\\colNames) AS (",
+            selects,
+            "      )",
+            "    </viewStatement>",
+            "  </table>"]))
+    return _template("provenance.rd.in").substitute(
+        resdir=resdir, creation_date=CREATION_DATE, tables="\n\n".join(tables),
+        makes="\n".join(f'    <make table="{t}"/>' for t in schemas.PROVENANCE_TABLES))
+# ---- Provenance (end) -------------------------------------------------------------------------
+
+
+def _render_view_rd(template, kind, table, sources, resdir):
+    """The RD of an ivoa view over the collections of the schemas `sources`: the columns of
+    `kind` (schemas/columns.yaml) of each one's `table`, one UNION ALL."""
     columns = schemas.columns_in(kind)
     names = ", ".join(c.name for c in columns)
     selects = "\n        UNION ALL\n".join(
-        f"        SELECT {names} FROM {c.schema}.{table}" for c in collections)
+        f"        SELECT {names} FROM {schema}.{table}" for schema in sources)
     return _template(template).substitute(
         resdir=resdir,
         creation_date=CREATION_DATE,
@@ -275,18 +410,30 @@ def _render_view_rd(template, kind, table, collections, resdir):
     )
 
 
-def render_gti_rd(collections, resdir):
-    """ivoa.obscore_gti: the union of the collections' GTI tables."""
-    return _render_view_rd("obscore_gti.rd.in", "gti", "gti", collections, resdir)
+def render_gti_rd(sources, resdir):
+    """ivoa.obscore_gti: the union of the GTI tables of the collections (schemas) `sources`."""
+    return _render_view_rd("obscore_gti.rd.in", "gti", "gti", sources, resdir)
 
 
-def render_hea_rd(collections, resdir):
-    """ivoa.obscore_hea: the HE columns of the collections' tables."""
-    return _render_view_rd("obscore_hea.rd.in", "hea", "obs", collections, resdir)
+def render_hea_rd(sources, resdir):
+    """ivoa.obscore_hea: the HE columns of the tables of the collections (schemas) `sources`."""
+    return _render_view_rd("obscore_hea.rd.in", "hea", "obs", sources, resdir)
 
 
-# The ivoa views over every published collection: RD id -> (view name, its RD's renderer).
-VIEWS = {HEA_RD_ID: ("obscore_hea", render_hea_rd), GTI_RD_ID: ("obscore_gti", render_gti_rd)}
+class ViewRD(typing.NamedTuple):
+    """An RD of views over tables of several schemas: the views' schema, their names, and the
+    renderer of the RD (given the source schemas and the resdir)."""
+
+    schema: str
+    views: tuple
+    render: typing.Callable
+
+
+# RD id -> ViewRD. The ivoa views are over the published collections, the provenance views over
+# every schema with provenance tables (instance.Instance.view_sources).
+VIEWS = {HEA_RD_ID: ViewRD("ivoa", ("obscore_hea",), render_hea_rd),
+         GTI_RD_ID: ViewRD("ivoa", ("obscore_gti",), render_gti_rd),
+         PROVENANCE_RD_ID: ViewRD("provenance", schemas.PROVENANCE_TABLES, render_provenance_rd)}
 
 
 def obscore_extra_columns(columns=None):

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 import yaml
 
 COLUMNS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "columns.yaml")
-TABLES = ("collection", "obscore", "hea", "gti")
+# The provenance tables (HE-OBSCORE-SPEC §9): each collection's <schema>.prov_<name> and the view
+# provenance.<name> over them, in the order their rows are written.
+PROVENANCE_TABLES = ("entity", "activity", "agent", "used", "wasgeneratedby", "wasassociatedwith",
+                     "wasattributedto", "wasderivedfrom", "parameter")
+# prov_rows: the columns every <schema>.prov_<name> has besides its view's (the dataset of a row).
+TABLES = ("collection", "obscore", "hea", "gti", "derived", "progenitor", "prov_rows") + tuple(
+    f"prov_{name}" for name in PROVENANCE_TABLES)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,8 @@ class Column:
 
 
 def load_columns(path=COLUMNS_FILE):
-    """Returns every column in file order; raises ValueError naming a bad entry."""
+    """Returns every column in file order; raises ValueError naming a bad entry (a name defined
+    twice for one table, an unknown table)."""
     stat = os.stat(path)
     return list(_parse(path, stat.st_mtime_ns, stat.st_size))
 
@@ -46,13 +53,14 @@ def _parse(path, mtime_ns, size):
         for entry in spec["columns"]:
             entry = dict(entry)
             name = entry.pop("name")
-            if name in seen:
-                raise ValueError(f"{path}: column {name} is defined twice")
-            seen.add(name)
             tables = tuple(entry.pop("in"))
             unknown = set(tables) - set(TABLES)
             if unknown:
                 raise ValueError(f"{path}: column {name}: unknown tables {sorted(unknown)}")
+            twice = [table for table in tables if (name, table) in seen]
+            if twice:
+                raise ValueError(f"{path}: column {name} is defined twice for {twice[0]}")
+            seen.update((name, table) for table in tables)
             columns.append(Column(name=name, group=group, tables=tables, **entry))
     return tuple(columns)
 
@@ -60,3 +68,9 @@ def _parse(path, mtime_ns, size):
 def columns_in(table, columns=None):
     """The columns of one of TABLES, in file order."""
     return [c for c in (columns or load_columns()) if table in c.tables]
+
+
+def provenance_columns(name, columns=None):
+    """The columns of the provenance table `name` (PROVENANCE_TABLES) as each collection has it,
+    <schema>.prov_<name>: those of the view provenance.<name>, then obs_publisher_did."""
+    return columns_in(f"prov_{name}", columns) + columns_in("prov_rows", columns)

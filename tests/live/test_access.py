@@ -69,6 +69,17 @@ def test_documentation_is_public(service):
     assert dlget(service, "documentation").status_code == 200
 
 
+@pytest.mark.parametrize("part", ["provenance-json", "provenance-xml", "provenance-provn",
+                                  "provenance-graph"])
+def test_provenance_is_public_like_the_obscore_row(service, links, part):
+    """How a proprietary dataset was made is metadata, public like its ObsCore row; its files
+    are not."""
+    response = dlget(service, part)
+    assert response.status_code == 200, response.text[:300]
+    [row] = [r for r in links if r.access_url and r.access_url.endswith(f"PART={part}")]
+    assert len(response.content) == int(row["content_length"])
+
+
 def test_bundle_needs_the_group_for_every_observation(service):
     url = f"{service.url}/bundle/q/dl/dlget"
     ids = {"ID": [DID, "ivo://cherenkov-dl3.vo/hess_dr1?23523"]}

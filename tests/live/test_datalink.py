@@ -48,7 +48,8 @@ def expected_links(hdu_types):
     """{(semantics, content_qualifier)} of an observation with these hdu-index types."""
     links = {("#this", "event-list"), ("#package", "event-bundle"), ("#preview-image", "preview"),
              ("#preview-plot", "preview"), ("#documentation", None),
-             ("#proc", "event-bundle")}  # the multi-observation bundle service
+             ("#proc", "event-bundle"),  # the multi-observation bundle service
+             ("#proc", None)}  # the processing service (test_processing.py)
     links |= {("#calibration", IRF_QUALIFIERS[t]) for t in hdu_types if t in IRF_QUALIFIERS}
     return links
 
@@ -109,11 +110,11 @@ def downloads(request, service):
     got = []
     for row in datalinks:
         if row["service_def"]:
-            continue  # the bundle service (test_bundle.py)
+            continue  # the bundle and processing services (test_bundle.py, test_processing.py)
         response = requests.get(row["access_url"], timeout=60)
         assert response.status_code == 200, (row["access_url"], response.text[:300])
         got.append(({k: row[k] for k in ("semantics", "content_qualifier", "content_type",
-                                          "content_length", "access_url")},
+                                          "content_length", "access_url", "local_semantics")},
                     response.content, response.headers))
     return obs_id, got
 
@@ -191,8 +192,11 @@ def test_previews_are_png(downloads):
 
 
 def test_documentation(downloads):
+    """The collection's documentation; the dataset's provenance, #documentation too, is told
+    apart by its local_semantics (test_provenance.py)."""
     _, got = downloads
-    [(row, body, _)] = [g for g in got if g[0]["semantics"] == "#documentation"]
+    [(row, body, _)] = [g for g in got if g[0]["semantics"] == "#documentation"
+                        and not g[0]["local_semantics"]]
     text = body.decode("utf-8")
     assert "No scientific publications may be derived from the data" in text  # the licence
     assert "HESS DL3 DR1" in text  # the release's README.txt

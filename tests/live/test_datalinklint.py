@@ -6,6 +6,7 @@ in the README ("Validator findings") with their reason; this test fails on any o
 """
 
 import os
+import re
 import subprocess
 import urllib.parse
 
@@ -30,6 +31,14 @@ DOCUMENTS = {
 }
 
 
+def more_of(line, codes):
+    """Whether line is STILTS's count of further errors of a code it has listed ten of
+    ("E-SMCO-x (9 more)": with a dataset's four provenance links, three IDs give more than ten
+    #documentation rows)."""
+    match = re.match(r"^(\S+)-x \(\d+ more\)$", line)
+    return bool(match) and match.group(1) in codes
+
+
 @pytest.fixture(scope="module")
 def reports():
     reports = {}
@@ -50,7 +59,9 @@ def test_datalinklint_finds_no_error_but_the_known_ones(service, reports, name):
     report = reports[name] = out.stdout + out.stderr
     assert "Totals: Errors:" in report, report[-2000:]
     errors = [line for line in report.splitlines() if line.startswith(("E-", "F-"))]
-    unexpected = [line for line in errors if not any(text in line for text in KNOWN_ERRORS)]
+    known = [line for line in errors if any(text in line for text in KNOWN_ERRORS)]
+    known_codes = {line.split()[0].rsplit("-", 1)[0] for line in known}
+    unexpected = [line for line in errors if line not in known and not more_of(line, known_codes)]
     assert not unexpected, "\n".join(unexpected)
     warnings = [line for line in report.splitlines() if line.startswith("W-")]
     assert not warnings, "\n".join(warnings)

@@ -16,6 +16,8 @@ USE_CASES = {
         "g.t_start <= 53343.95 + 1.0/24 AND g.t_stop >= 53343.95 - 1.0/24",
     "Good time at an instant or in a window (gavo_goodtime_overlaps)":
         "1 = gavo_goodtime_overlaps(t_intervals, 53343.95 - 1.0/24, 53343.95 + 1.0/24)",
+    "Which software wrote an event list (provenance)":
+        "g.entity_id = o.obs_publisher_did || '#events'",
 }
 
 
@@ -60,6 +62,12 @@ def test_the_crab_example_finds_the_crab_runs(examples, tap):
     query = examples["Observations of the Crab Nebula (cone search)"][1]
     result = tap.search(query)
     assert {"23523", "23526", "23559", "23592"} <= {str(o) for o in result["obs_id"]}
+
+
+def test_the_provenance_example_names_the_creator_of_23523(examples, tap):
+    query = examples["Which software wrote an event list (provenance)"][1]
+    [row] = tap.search(query)
+    assert (row["software"], row["version"]) == ("SASH FITS::EventListWriter", "1.4")
 
 
 def test_the_gammapy_example_gives_what_gammapy_needs(examples, tap):

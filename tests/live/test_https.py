@@ -17,10 +17,10 @@ import pytest
 import requests
 import yaml
 
-from conftest import add_users, collections_file, free_port
 from instance import PROJECT_ROOT, Instance, stop_process
 from metrics_client import scrape
 from rights import MEMBER, OUTSIDER, PROPRIETARY_OBS
+from testinstance import add_users, collections_file, free_port
 from tests.conftest import HAWC_DIR
 
 PROPRIETARY = f"ivo://cherenkov-dl3.vo/hess_dr1?{PROPRIETARY_OBS}"

@@ -15,7 +15,8 @@ def tap_schema_columns(tap, table):
 
 @pytest.mark.parametrize("table, schema_table", [
     ("ivoa.obscore", "obscore"), ("ivoa.obscore_hea", "hea"), ("hess_dr1.obs", "collection"),
-    ("ivoa.obscore_gti", "gti"), ("cta_1dc.gti", "gti")])
+    ("ivoa.obscore_gti", "gti"), ("cta_1dc.gti", "gti"), ("derived.products", "derived"),
+    ("derived.progenitors", "progenitor")])
 def test_tap_schema_agrees_with_schemas_column_by_column(tap, table, schema_table):
     """Every column as schemas/columns.yaml defines it; in ivoa.obscore, the columns DaCHS
     defines itself (`dachs: true`) carry the description of the DaCHS that runs (it changes
@@ -40,7 +41,8 @@ def test_tap_schema_agrees_with_schemas_column_by_column(tap, table, schema_tabl
 def test_every_column_has_unit_ucd_and_description(tap):
     """TOPCAT shows these; a unitless column is fine only when the quantity has no unit."""
     rows = tap.search("SELECT table_name, column_name, ucd, description FROM TAP_SCHEMA.columns"
-                      " WHERE table_name IN ('ivoa.obscore', 'ivoa.obscore_hea', 'hess_dr1.obs')",
+                      " WHERE table_name IN ('ivoa.obscore', 'ivoa.obscore_hea', 'hess_dr1.obs',"
+                      " 'derived.products', 'derived.progenitors')",
                       maxrec=10000)
     missing = [f"{r['table_name']}.{r['column_name']}" for r in rows
                if not r["ucd"] or not (r["description"] or "").strip()]

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import pyvo
 import requests
 
@@ -106,7 +107,17 @@ def recorded(service, port):
         return json.load(f)
 
 
-def test_a_start_after_the_supervisor_was_killed_stops_what_it_left(service):
+@pytest.fixture
+def session_url_restored(service):
+    """A `make serve` on another port publishes that port's URL (ivoa.obscore's access_url): the
+    session instance gets its own back afterwards."""
+    yield
+    service.instance.prepare(["hess_dr1"])
+    [row] = pyvo.dal.TAPService(service.tap_url).search("SELECT TOP 1 access_url FROM ivoa.obscore")
+    assert row["access_url"].startswith(service.url)
+
+
+def test_a_start_after_the_supervisor_was_killed_stops_what_it_left(service, session_url_restored):
     port = server.free_port()
     first = serve(service, port)
     try:

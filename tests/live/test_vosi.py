@@ -8,7 +8,10 @@ from lxml import etree
 import schemas
 
 SERVICES = ["tap", "hess_dr1/q/cone", "cta_1dc/q/cone", "hess_dr1/q/dl", "cta_1dc/q/dl",
-            "bundle/q/dl"]
+            "bundle/q/dl", "derived/q/dl", "derived/q/proc"]
+# Services whose only interface has no parameters DaCHS declares (the bundle service's SODA
+# dlget, the processing service's UWS): DaCHS then leaves vs: undeclared in their capabilities.
+UNDECLARED_VS = ("bundle/q/dl", "derived/q/proc")
 VOSI = {"capabilities": "ivo://ivoa.net/std/VOSI#capabilities",
         "availability": "ivo://ivoa.net/std/VOSI#availability",
         "tableMetadata": "ivo://ivoa.net/std/VOSI#tables"}
@@ -27,12 +30,13 @@ def xsd_errors(document):
 def test_vosi_endpoint_answers_and_validates(service, path, endpoint):
     response = requests.get(f"{service.url}/{path}/{endpoint}", timeout=60)
     assert response.status_code == 200
-    if path == "bundle/q/dl" and endpoint == "capabilities":
+    if path in UNDECLARED_VS and endpoint == "capabilities":
         # DaCHS (2.7 and 2.11 alike) declares the vs namespace only for elements, and a service
-        # whose one interface is SODA dlget (no parameters) uses vs: only in xsi:type (README).
+        # whose one interface is SODA dlget or UWS (no parameters) uses vs: only in xsi:type
+        # (README).
         errors = xsd_errors(response.content)
         assert errors and "interface" in errors, errors
-        pytest.xfail("DaCHS omits xmlns:vs for a dlget-only service")
+        pytest.xfail("DaCHS omits xmlns:vs for a dlget-only or UWS-only service")
     assert xsd_errors(response.content) is None
 
 
@@ -41,6 +45,8 @@ def test_capabilities_list_the_standard_and_every_vosi_endpoint(service, path):
     root = etree.fromstring(requests.get(f"{service.url}/{path}/capabilities", timeout=60).content)
     declared = {c.get("standardID") for c in root.iter("capability")}
     assert set(VOSI.values()) <= declared
+    if path == "derived/q/proc":
+        return  # a UWS of its own: no IVOA standard to declare
     kind = "soda" if path.startswith("bundle/") else path.split("/")[-1]
     standard = service.datalink_standard if kind == "dl" else STANDARD[kind]
     assert any(d.startswith(standard) for d in declared if d), declared
@@ -60,7 +66,8 @@ def test_tap_tables_describe_every_column(service):
     tables = {t.findtext("name"): t for t in root.iter("table")}
     for table, kind in [("ivoa.obscore", "obscore"), ("ivoa.obscore_hea", "hea"),
                         ("hess_dr1.obs", "collection"), ("cta_1dc.obs", "collection"),
-                        ("ivoa.obscore_gti", "gti"), ("hess_dr1.gti", "gti")]:
+                        ("ivoa.obscore_gti", "gti"), ("hess_dr1.gti", "gti"),
+                        ("derived.products", "derived"), ("derived.progenitors", "progenitor")]:
         assert table in tables, sorted(tables)
         columns = {c.findtext("name"): c for c in tables[table].iter("column")}
         assert set(columns) == {c.name for c in schemas.columns_in(kind)}, table

@@ -14,7 +14,7 @@ COMPAT = os.path.join(WING, "compat.py")
 # DaCHS's documented hook of custom grammars (its reference documentation: "Custom Grammars").
 DOCUMENTED_HOOKS = {"_iterRows"}
 # Product code: plain Python, usable and tested without DaCHS, below the instance and the wing.
-PRODUCT_PACKAGES = ("ingest", "datalink", "schemas", "synth", "search")
+PRODUCT_PACKAGES = ("ingest", "datalink", "schemas", "synth", "search", "processing")
 
 
 def project_modules():

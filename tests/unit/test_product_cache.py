@@ -207,3 +207,31 @@ def test_bundle_of_colliding_obs_ids_has_a_directory_per_collection(tmp_path):
 def dataclasses_replace(collection, **changes):
     import dataclasses
     return dataclasses.replace(collection, **changes)
+
+
+def test_provenance_documents_are_built_once_per_stamp_beside_the_files(tmp_path):
+    """A dataset's provenance documents are built from its rows (load), once for each stamp; a
+    new stamp replaces them and leaves the dataset's files alone."""
+    from provenance.records import Records
+
+    collection = _collection(tmp_path)
+    [obs_id, *_] = hdu_index_of(collection).datasets()
+    product_cache = cache.ProductCache(str(tmp_path / "cache"))
+    files = product_cache.files(collection, obs_id, [parts.EVENT_LIST])
+    loads = []
+
+    def load():
+        records = Records(f"ivo://x/synth?{obs_id}")
+        records.entity(records.did, name=f"dataset {obs_id} ({len(loads)})")
+        loads.append(records)
+        return records, []
+
+    first = product_cache.provenance("synth", obs_id, "stamp 1", load)
+    assert set(first) == set(parts.PROVENANCE_PARTS.values())
+    assert product_cache.provenance("synth", obs_id, "stamp 1", load) == first and len(loads) == 1
+    with open(first[parts.PROVENANCE_PARTS["provn"]], encoding="utf-8") as f:
+        assert "dataset" in f.read()
+    second = product_cache.provenance("synth", obs_id, "stamp 2", load)
+    assert len(loads) == 2 and second != first
+    assert not any(os.path.exists(path) for path in first.values())
+    assert all(os.path.exists(path) for path in list(second.values()) + list(files.values()))

@@ -28,7 +28,7 @@ def test_subjects_are_in_the_uat_subset(collection):
         uat = json.load(f)
     assert uat["uri"] == "http://www.ivoa.net/rdf/uat"
     rds = [render.render_collection_rd(collection, "/tmp/x", "/tmp/y"),
-           render.render_bundle_rd("/tmp/y"), render.render_hea_rd([collection], "/tmp/y")]
+           render.render_bundle_rd("/tmp/y"), render.render_hea_rd([collection.schema], "/tmp/y")]
     for text in rds:
         subjects = [m.text for m in ET.fromstring(text).iter("meta") if m.get("name") == "subject"]
         assert subjects and all(s in uat["terms"] for s in subjects), subjects

@@ -58,7 +58,7 @@ def test_every_obscore_column_is_fed_from_the_collection_table(collection):
 
 
 def test_hea_rd_selects_its_columns_from_each_collection(collection):
-    rd = ET.fromstring(render.render_hea_rd([collection], "/r"))
+    rd = ET.fromstring(render.render_hea_rd([collection.schema], "/r"))
     table = rd.find("table")
     assert_columns_match(columns_of(table), schemas.columns_in("hea"))
     names = ", ".join(c.name for c in schemas.columns_in("hea"))

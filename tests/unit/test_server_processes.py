@@ -34,7 +34,8 @@ def test_nginx_conf():
     # UWS jobs are queued and started by one process: async goes to the first only
     uws = conf[conf.index("upstream dachs_uws"):]
     assert "40001" in uws[:uws.index("}")] and "40002" not in uws[:uws.index("}")]
-    assert "location ~ ^/(tap|__system__/tap/run)/async { proxy_pass http://dachs_uws; }" in conf
+    assert ("location ~ ^/((tap|__system__/tap/run)/async|derived/q/proc/(async|uws\\.xml))"
+            " { proxy_pass http://dachs_uws; }") in conf
     # streamed bundles and long polls
     assert "proxy_buffering off;" in conf and "proxy_read_timeout 3600s;" in conf
     assert "/srv/heobs/var/x/server/8080/nginx-temp/proxy" in conf
