@@ -136,6 +136,15 @@ class Instance:
         return os.path.join(self.cluster.shared_dir, "state", self.name)
 
     @property
+    def derived_dir(self):
+        """Where the processing service's products are kept (DaCHS finds them under its rootDir:
+        datalink_core.derived_root); on a cluster, in the shared directory, where every host
+        serves them whichever host made them (DachsConfig.write links rootDir's to it)."""
+        if self.cluster is None:
+            return os.path.join(self.root, render.DERIVED_SCHEMA)
+        return os.path.join(self.cluster.shared_dir, render.DERIVED_SCHEMA, self.name)
+
+    @property
     def uws_dir(self):
         """Where the async TAP jobs' files are: on a cluster, in the shared directory."""
         return os.path.join(self.cluster.shared_dir, "uwsjobs", self.name)
@@ -336,7 +345,7 @@ class Instance:
                 " products withdrawn)")
             self.drop_views()  # the provenance views are over its tables too
             self.dachs("drop", render.DERIVED_RD_ID)
-            shutil.rmtree(os.path.join(self.root, render.DERIVED_SCHEMA), ignore_errors=True)
+            shutil.rmtree(self.derived_dir, ignore_errors=True)
             exists = False
         if not exists:
             self.dachs("imp", render.DERIVED_RD_ID)
@@ -361,8 +370,8 @@ class Instance:
             for job_id in job_ids:
                 withdrawn[job_id] = derived_publication.withdraw(cursor, job_id)
         for job_id in job_ids:
-            shutil.rmtree(derived_publication.job_directory(
-                os.path.join(self.root, render.DERIVED_SCHEMA), job_id), ignore_errors=True)
+            shutil.rmtree(derived_publication.job_directory(self.derived_dir, job_id),
+                          ignore_errors=True)
         return withdrawn
 
     def drop_collection(self, name):

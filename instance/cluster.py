@@ -126,5 +126,5 @@ def prepare_service(inst):
     inst.dachs_config.write()
     inst.features()  # after the profiles: DaCHS 2.8+ connects to the primary as it is imported
     inst.rds.write_all()
-    inst.rds.write_views(inst.published())
+    inst.rds.write_views()
     os.makedirs(inst.uws_dir, exist_ok=True)

@@ -22,6 +22,7 @@ import time
 import yaml
 
 from instance.files import write_if_changed
+from rd import render
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Debian's Python, which DaCHS runs on (and which sees the gavo package).
@@ -281,11 +282,27 @@ class DachsConfig:
         etc = os.path.join(self.root, "etc")
         for fname, content in self.profiles().items():
             changed |= write_if_changed(os.path.join(etc, fname), content)
+        if self.inst.cluster is not None:
+            self._link_derived_products()
         if self.inst.service_host is not None:
             write_if_changed(self.passfile_path, self.passfile())
             os.chmod(self.passfile_path, 0o600)  # libpq ignores a password file others can read
         self.install_vocabularies()
         return changed
+
+    def _link_derived_products(self):
+        """rootDir/derived, where DaCHS keeps and serves the processing service's products, as
+        a link to the cluster's shared directory (Instance.derived_dir)."""
+        link, target = os.path.join(self.root, render.DERIVED_SCHEMA), self.inst.derived_dir
+        os.makedirs(self.root, exist_ok=True)
+        os.makedirs(target, exist_ok=True)
+        if os.path.islink(link) and os.readlink(link) == target:
+            return
+        if os.path.isdir(link) and not os.path.islink(link):
+            os.rmdir(link)  # an empty one left by a single-host run; one holding files raises
+        elif os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
 
     def install_vocabularies(self):
         """Copies etc/vocabularies/ where DaCHS caches the IVOA vocabularies it validates

@@ -3,6 +3,7 @@ dachs_config.py): what each host's DaCHS reads and writes on, and the nginx conf
 a service host behind the balancer and of the balancer, checked by nginx itself."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -76,6 +77,25 @@ def test_only_the_primary_makes_passwords(site):
     primary = instance(site, "primary")
     assert primary.dachs_config.secret("trusted") == instance(site, "web1").dachs_config.secret(
         "trusted")
+
+
+def test_every_host_keeps_the_processing_products_in_the_shared_directory(site):
+    """A product made on one host is served by every other: DaCHS's rootDir/derived of each
+    host is the shared directory's (and making the link twice changes nothing)."""
+    hosts = [instance(site, host) for host in ("primary", "web1", "web2")]
+    try:
+        for inst in hosts:
+            inst.dachs_config._link_derived_products()
+            inst.dachs_config._link_derived_products()
+        with open(os.path.join(hosts[1].root, "derived", "made-on-web1"), "w") as f:
+            f.write("product")
+        for inst in hosts:
+            assert os.path.realpath(os.path.join(inst.root, "derived")) == inst.derived_dir
+            assert os.path.exists(os.path.join(inst.root, "derived", "made-on-web1"))
+        assert hosts[0].derived_dir.startswith(os.path.dirname(site))
+    finally:
+        for inst in hosts:
+            shutil.rmtree(inst.root, ignore_errors=True)
 
 
 def nginx_accepts(conf_path):
