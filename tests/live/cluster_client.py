@@ -76,7 +76,10 @@ def job(job_url, verify=True, timeout=300):
         table = job.fetch_result()
         answer["rows"] = [{n: _plain(r[n]) for n in table.fieldnames} for r in table]
     elif job.phase == "ERROR":
-        answer["error"] = str(job.errorsummary)
+        try:
+            job.raise_if_error()
+        except pyvo.dal.DALQueryError as exc:  # pyvo's way to the job's error summary
+            answer["error"] = str(exc)
     return answer
 
 
