@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 import yaml
 
-from conftest import add_users, collections_file
+from testinstance import add_users, collections_file
 from instance import PROJECT_ROOT, Instance
 from instance.database import default_version
 from netns import Network
