@@ -28,7 +28,8 @@ What differs between the supported versions, and how each is met:
   private _encoder (no public switch exists).
 - A cluster's service hosts (README, "Several hosts"): TAP uploads run on the primary
   (_uploads_on_the_primary: a replica refuses temporary tables), and DaCHS's check of async
-  jobs by the PIDs in this machine's /proc is left to job_keeper.py (_no_local_zombie_check);
+  jobs by the PIDs in this machine's /proc is left to job_keeper.py (_no_local_zombie_check),
+  as is the abort of a job whose process runs on another host (_abort_only_local_processes);
   the same on both versions.
 - ADQL functions of this service (adql_functions.py): the same on both. DaCHS registers a
   function when the module defining it is imported; adql_function_loader() says how every
@@ -199,6 +200,9 @@ def check():
     if not _has_local_zombie_check():
         problems.append(_problem("gavo.protocols.uws.UWSWithQueueing has no"
                                  " _ensureJobsAreRunning"))
+    if not _has_kill_job():
+        problems.append(_problem("gavo.protocols.uws.ProcessBasedUWSTransitions.killJob(newState,"
+                                 " wjob, ignored) or markAborted is missing or changed"))
     return problems
 
 
@@ -518,6 +522,16 @@ def _has_local_zombie_check():
     return callable(getattr(uws.UWSWithQueueing, "_ensureJobsAreRunning", None))
 
 
+def _has_kill_job():
+    from gavo.protocols import uws
+
+    transitions = uws.ProcessBasedUWSTransitions
+    return all(callable(getattr(transitions, name, None))
+               and list(inspect.signature(getattr(transitions, name)).parameters)[1:] in (
+                   ["newState", "wjob", "ignored"], ["newPhase", "wjob", "ignored"])
+               for name in ("killJob", "markAborted"))
+
+
 def _no_local_zombie_check():
     """DaCHS pushes an EXECUTING async job to ERROR when no process of its recorded PID is in
     this machine's /proc (UWSWithQueueing._ensureJobsAreRunning, run when queued jobs cannot
@@ -549,6 +563,37 @@ def install():
     return True
 
 
+def job_process_here(job_id, pid):
+    """True if the process pid on this host runs the async job job_id (`gavo ... taprun -- <job>`
+    for TAP, `dachs uwsrun -- <job>` for the processing service)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return (b"taprun" in argv or b"uwsrun" in argv) and job_id.encode() in argv
+
+
+def _abort_only_local_processes():
+    """To abort (or delete) an executing async job, DaCHS signals the PID its job row records
+    (ProcessBasedUWSTransitions.killJob), on this machine. On a cluster the job may run on
+    another host, where that PID is: here it names some other process, or none. Such a job is
+    marked ABORTED, and the job keeper of the host that runs it stops its process
+    (job_keeper.stop_abandoned)."""
+    from gavo.protocols import uws
+
+    kill_here = uws.ProcessBasedUWSTransitions.killJob
+
+    def killJob(self, newState, wjob, ignored):
+        if wjob.pid is not None and wjob.pid >= 2 and not job_process_here(wjob.jobId,
+                                                                           wjob.pid):
+            return self.markAborted(newState, wjob, ignored)
+        return kill_here(self, newState, wjob, ignored)
+
+    killJob.heobs_hook = True
+    uws.ProcessBasedUWSTransitions.killJob = killJob
+
+
 def install_cluster_hooks():
     """On a cluster's service host, the hooks every process that runs TAP queries needs: the
     server processes (install()) and the async jobs' own (adql_functions.py, which they import
@@ -556,6 +601,7 @@ def install_cluster_hooks():
     if cluster_host():
         _uploads_on_the_primary()
         _no_local_zombie_check()
+        _abort_only_local_processes()
 
 
 def main():

@@ -13,16 +13,18 @@ So each host's keeper, every INTERVAL seconds:
 1. claims the EXECUTING jobs whose process runs here (its PID in /proc, running `taprun` of that
    job) in heobs_cluster.job_runners: (job, host, now);
 2. takes over every other EXECUTING job whose claim has not been renewed for ORPHANED seconds (its
-   host or its process is gone), or that nobody claimed though it started ORPHANED seconds ago:
+   host or its process is gone), or that this keeper has seen unclaimed for ORPHANED seconds:
    one keeper wins each (an atomic update of the claim), puts the job back into the queue, and
    DaCHS's queue starts it again, here; a job started MAX_RUNS times is given up (ERROR, saying
    why);
-3. forgets the claims of jobs no longer executing.
+3. forgets the claims of jobs that ended (or were deleted): a job put back into the queue keeps
+   its count of starts;
+4. stops the job processes here whose job was aborted or deleted through another host, which
+   cannot signal them (compat._abort_only_local_processes), the processing service's too.
 A TAP job only reads: running it again gives the same result.
 """
 
 import argparse
-import datetime
 import os
 import signal
 import sys
@@ -34,6 +36,8 @@ if PROJECT_ROOT not in sys.path:
 
 from gavo import base, rscdesc  # noqa: E402,F401 (rscdesc: DaCHS's RD cache, as taprunner has it)
 from gavo.protocols import tap, uws  # noqa: E402
+
+from dachs_ext import compat  # noqa: E402
 
 INTERVAL = 2  # seconds between two rounds
 ORPHANED = 10  # seconds without a renewed claim after which a job's process is taken as gone
@@ -47,21 +51,17 @@ TAKE_OVER = ("INSERT INTO heobs_cluster.job_runners (job_id, host, seen, runs) V
              " host = EXCLUDED.host, seen = now(), runs = job_runners.runs + 1"
              " WHERE job_runners.seen < now() - make_interval(secs => %(orphaned)s)"
              " RETURNING runs")
-FORGET = "DELETE FROM heobs_cluster.job_runners WHERE NOT (job_id = ANY(%(executing)s))"
+FORGET = ("DELETE FROM heobs_cluster.job_runners AS r WHERE NOT EXISTS (SELECT 1 FROM"
+          " tap_schema.tapjobs AS j WHERE j.jobid = r.job_id"
+          " AND j.phase NOT IN ('COMPLETED', 'ERROR', 'ABORTED'))")
+# The phase of each async job, TAP's and the processing service's (DaCHS's user UWS).
+PHASES = ("SELECT jobid, phase FROM tap_schema.tapjobs WHERE jobid = ANY(%(jobs)s)"
+          " UNION ALL SELECT jobid, phase FROM uws.userjobs WHERE jobid = ANY(%(jobs)s)")
+ENDED = {uws.COMPLETED, uws.ERROR, uws.ABORTED}
 
 
 def log(msg):
     print(f"[job keeper] {msg}", flush=True)
-
-
-def runs_here(job_id, pid):
-    """True if the process pid on this host runs the job (`gavo ... taprun -- <job>`)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
-    except OSError:
-        return False
-    return b"taprun" in argv and job_id.encode() in argv
 
 
 def executing_jobs():
@@ -77,9 +77,21 @@ def executing_jobs():
     return jobs
 
 
-def _age(job):
-    started = job.startTime or job.creationTime
-    return (datetime.datetime.utcnow() - started).total_seconds() if started else 0
+class FirstSeen:
+    """When this keeper first saw each job process (job, PID) unclaimed by its own host: its
+    age on this host's clock (the job's own times are another host's)."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def age(self, job):
+        key = (job.jobId, job.pid)
+        now = time.monotonic()
+        return now - self.seen.setdefault(key, now)
+
+    def keep_only(self, jobs):
+        self.seen = {key: t for key, t in self.seen.items()
+                     if key in {(job.jobId, job.pid) for job in jobs}}
 
 
 def run_again(job_id):
@@ -98,20 +110,55 @@ def give_up(job_id, runs):
         " or the process failed); please submit it again.", job_id))
 
 
-def keep(host):
-    """One round: claim, take over, forget (the module's docstring)."""
+def local_job_processes():
+    """{job id: PID} of the async job processes on this host (`taprun`, `uwsrun`)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (b"taprun" in argv or b"uwsrun" in argv) and b"--" in argv[:-1]:
+            found[argv[argv.index(b"--") + 1].decode()] = int(entry)
+    return found
+
+
+def stop_abandoned(conn):
+    """Stops the job processes here whose job ended or is gone (aborted or deleted through a host
+    that could not signal them)."""
+    processes = local_job_processes()
+    if not processes:
+        return
+    phases = dict(conn.query(PHASES, {"jobs": list(processes)}))
+    for job_id, pid in processes.items():
+        if phases.get(job_id, uws.ABORTED) in ENDED:
+            log(f"job {job_id}: {phases.get(job_id, 'deleted')} elsewhere; stopping its process"
+                f" {pid}")
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass  # it ended meanwhile
+
+
+def keep(host, first_seen):
+    """One round: claim, take over, forget, stop (the module's docstring)."""
     jobs = executing_jobs()
+    first_seen.keep_only(jobs)
     taken = []
     with base.getWritableTableConn() as conn:
         for job in jobs:
-            if runs_here(job.jobId, job.pid):
+            if compat.job_process_here(job.jobId, job.pid):
                 conn.execute(CLAIM, {"job": job.jobId, "host": host})
-            elif _age(job) > ORPHANED:
+            elif first_seen.age(job) > ORPHANED:
                 rows = list(conn.query(TAKE_OVER, {"job": job.jobId, "host": host,
                                                    "orphaned": ORPHANED}))
                 if rows:
                     taken.append((job.jobId, rows[0][0]))
-        conn.execute(FORGET, {"executing": [job.jobId for job in jobs]})
+        conn.execute(FORGET)
+        stop_abandoned(conn)
     for job_id, runs in taken:
         if runs > MAX_RUNS:
             log(f"job {job_id}: its process stopped {runs - 1} times; giving it up")
@@ -130,9 +177,10 @@ def main(argv=None):
     # The job processes started here are this process's children: reaped as they end.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     log(f"watching the async jobs of the cluster from {args.host}")
+    first_seen = FirstSeen()
     while True:
         try:
-            keep(args.host)
+            keep(args.host, first_seen)
         except Exception as exc:  # noqa: BLE001 (the primary away for a while: the next round tries)
             log(f"round failed: {type(exc).__name__}: {exc}")
         time.sleep(INTERVAL)

@@ -76,7 +76,8 @@ class Instance:
                 self.collections[self.default_collection].with_data_dir(data_dir)
         self.dachs_config = DachsConfig(self)
         self.db = Database(self.dbname, self.cluster.primary.pg_cluster if self.cluster else None,
-                           dsn=self._primary_dsn() if self.service_host else None)
+                           dsn=(self.service_dsn([self.cluster.primary_address])
+                                if self.service_host else None))
         self.rds = ResourceDescriptors(self)
         self.registry = Registry(self)
         self._features = None
@@ -120,10 +121,10 @@ class Instance:
         on a cluster is the balancer (the service hosts behind it speak plain HTTP)."""
         return None if self.service_host else self.site.https
 
-    def _primary_dsn(self):
-        """A service host's connection to the primary (as the trusted role, its password in
-        the password file dachs_config.py writes)."""
-        return (f"host={self.cluster.primary_address} port={self.cluster.postgres_port}"
+    def service_dsn(self, hosts):
+        """A service host's libpq connection string to the addresses hosts (libpq tries them in
+        turn), as the trusted role, its password in the file dachs_config.py writes."""
+        return (f"host={','.join(hosts)} port={self.cluster.postgres_port}"
                 f" dbname={self.dbname} user={self.role('trusted')}"
                 f" passfile={self.dachs_config.passfile_path}")
 
@@ -441,7 +442,8 @@ class Instance:
     def destroy(self):
         """Drops the database, its roles and the instance directory."""
         ensure_superuser_role(self.db.pg_cluster)  # on a fresh machine, even looking needs it
-        self.db.drop(roles=[self.role(p) for p in reversed(PROFILES)])
+        # ("replication": a cluster's primary streams to its replicas as that role.)
+        self.db.drop(roles=[self.role(p) for p in ("replication", *reversed(PROFILES))])
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -283,14 +283,14 @@ class DachsConfig:
         for fname, content in self.profiles().items():
             changed |= write_if_changed(os.path.join(etc, fname), content)
         if self.inst.cluster is not None:
-            self._link_derived_products()
+            self.link_derived_products()
         if self.inst.service_host is not None:
             write_if_changed(self.passfile_path, self.passfile())
             os.chmod(self.passfile_path, 0o600)  # libpq ignores a password file others can read
         self.install_vocabularies()
         return changed
 
-    def _link_derived_products(self):
+    def link_derived_products(self):
         """rootDir/derived, where DaCHS keeps and serves the processing service's products, as
         a link to the cluster's shared directory (Instance.derived_dir)."""
         link, target = os.path.join(self.root, render.DERIVED_SCHEMA), self.inst.derived_dir
@@ -299,7 +299,10 @@ class DachsConfig:
         if os.path.islink(link) and os.readlink(link) == target:
             return
         if os.path.isdir(link) and not os.path.islink(link):
-            os.rmdir(link)  # an empty one left by a single-host run; one holding files raises
+            if os.listdir(link):
+                raise DachsError(f"{link} holds products made without the cluster: move them"
+                                 f" into {target} (where every host of the cluster finds them)")
+            os.rmdir(link)  # an empty one left by a single-host run
         elif os.path.lexists(link):
             os.unlink(link)
         os.symlink(target, link)

@@ -112,18 +112,24 @@ class PgCluster:
 
     def make_replica(self, primary, port, user, password):
         """Replaces this cluster's data with a base backup of the primary (pg_basebackup -R:
-        standby.signal and primary_conninfo), refusing to if it holds any database of its own."""
-        self.ensure_running()
-        own = self.databases() - FRESH_DATABASES
-        if own:
-            raise DatabaseError(f"{self} holds databases ({', '.join(sorted(own))}): a replica is"
-                                " made only of a fresh cluster (pg_createcluster); its data would"
-                                " be replaced")
-        self.ctl("stop")
+        standby.signal and primary_conninfo), refusing to if it holds any database of its own.
+        A data directory left empty by a base backup that failed (pg_basebackup removes what
+        it wrote) is filled at once."""
         data_dir = self.data_dir
-        for entry in os.listdir(data_dir):
-            path = os.path.join(data_dir, entry)
-            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+        if os.listdir(data_dir):
+            self.ensure_running()
+            own = self.databases() - FRESH_DATABASES
+            if own:
+                raise DatabaseError(f"{self} holds databases ({', '.join(sorted(own))}): a"
+                                    " replica is made only of a fresh cluster (pg_createcluster);"
+                                    " its data would be replaced")
+            self.ctl("stop")
+            for entry in os.listdir(data_dir):
+                path = os.path.join(data_dir, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
         env = dict(os.environ, PGPASSWORD=password)
         _run(AS_POSTGRES + ["pg_basebackup", "-h", primary, "-p", str(port), "-U", user,
                             "-D", data_dir, "-R", "-X", "stream", "-c", "fast", "--no-password"],

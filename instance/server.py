@@ -340,11 +340,8 @@ def database_arguments(instance):
     if instance.service_host is None:
         return ["--db", f"dbname={instance.dbname} port={instance.db.port}"]
     cluster = instance.cluster
-    common = (f"dbname={instance.dbname} port={cluster.postgres_port}"
-              f" user={instance.role('trusted')} passfile={instance.dachs_config.passfile_path}")
-    reads = ",".join(cluster.reads_address(instance.host))
-    return ["--db", f"host={cluster.primary_address} {common}",
-            "--reads-db", f"host={reads} {common}"]
+    return ["--db", instance.service_dsn([cluster.primary_address]),
+            "--reads-db", instance.service_dsn(cluster.reads_address(instance.host))]
 
 
 def _wait_for_exporter(port, process, timeout=60):

@@ -66,6 +66,14 @@ def submit(url, query, verify=True):
     return {"status": [made.status_code, run.status_code], "job_url": job_url}
 
 
+def abort(url, job_url, verify=True):
+    """ABORT posted for the job to the host at url (a TAP endpoint), whichever host runs it."""
+    path = job_url.split("/", 3)[3]
+    answer = session(verify).post(f"{url.rsplit('/', 1)[0]}/{path}/phase",
+                                  data={"PHASE": "ABORT"}, allow_redirects=False, timeout=TIMEOUT)
+    return {"status": answer.status_code}
+
+
 def job(job_url, verify=True, timeout=300):
     """Waits for the job to end (as pyvo does, polling through whatever host answers); its
     phase and result rows."""
@@ -158,7 +166,7 @@ def load(base, did, seconds, clients=4, verify=True):
     return {"records": sorted(records)}
 
 
-COMMANDS = {f.__name__: f for f in (tap, tap_many, tap_upload, submit, job, scs, datalink, get, count_until, load)}
+COMMANDS = {f.__name__: f for f in (tap, tap_many, tap_upload, submit, abort, job, scs, datalink, get, count_until, load)}
 
 
 if __name__ == "__main__":

@@ -458,6 +458,48 @@ def test_the_replica_stopped_and_started_under_load(cluster):
     assert all(abs(r[0] - stopped) < 2 for r in failed), failed
 
 
+def job_processes(job_id):
+    """The PIDs (as this machine sees them) of the processes running the async job, whatever
+    host's namespace they are in."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"taprun" in argv and job_id.encode() in argv:
+            found.append(int(entry))
+    return found
+
+
+def test_a_job_aborted_through_another_host(cluster):
+    """ABORT of a job web1 runs, sent to web2: web2 cannot signal web1's process (the PID in
+    the job's row is web1's), so the job is marked ABORTED there and web1's keeper stops its
+    process; nothing on web2 is signalled."""
+    job = cluster.client("submit", url=f"{cluster.host_url('web1')}/tap", query=SLOW_QUERY)
+    job_id = job["job_url"].rstrip("/").rsplit("/", 1)[1]
+    wait_for("web1 to claim the job", lambda: cluster.sql(
+        "primary", f"SELECT host FROM heobs_cluster.job_runners WHERE job_id = '{job_id}'")
+        == [("web1",)], interval=0.5, timeout=30)
+    assert job_processes(job_id)
+    web2 = set(cluster.net.pids("web2"))  # its long-running processes: there a second later too
+    time.sleep(1)
+    web2 &= set(cluster.net.pids("web2"))
+    assert cluster.client("abort", url=f"{cluster.host_url('web2')}/tap",
+                          job_url=job["job_url"])["status"] == 303
+    assert cluster.sql("primary", "SELECT phase FROM tap_schema.tapjobs"
+                       f" WHERE jobid = '{job_id}'") == [("ABORTED",)]
+    stopped = time.time()
+    wait_for("web1's keeper to stop the job's process", lambda: not job_processes(job_id),
+             timeout=30, interval=0.2)
+    report(f"a job web1 ran, aborted through web2: its process stopped by web1's keeper"
+           f" {time.time() - stopped:.1f} s later")
+    assert web2 <= set(cluster.net.pids("web2"))
+    assert cluster.status(f"{cluster.host_url('web2')}/health") == 200
+    assert cluster.client("get", url=f"{job['job_url']}/phase")["text"].strip() == "ABORTED"
+
+
 def test_a_service_host_killed_under_load(cluster):
     """web1 runs an async job and takes its share of the load; then its processes are killed,
     and it is unplugged. No request sent after that fails (the balancer tries web1, finds it

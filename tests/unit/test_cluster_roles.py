@@ -85,8 +85,8 @@ def test_every_host_keeps_the_processing_products_in_the_shared_directory(site):
     hosts = [instance(site, host) for host in ("primary", "web1", "web2")]
     try:
         for inst in hosts:
-            inst.dachs_config._link_derived_products()
-            inst.dachs_config._link_derived_products()
+            inst.dachs_config.link_derived_products()
+            inst.dachs_config.link_derived_products()
         with open(os.path.join(hosts[1].root, "derived", "made-on-web1"), "w") as f:
             f.write("product")
         for inst in hosts:
