@@ -186,8 +186,9 @@ class Instance:
 
     # ---------------------------------------------------------------- publication
     def configure(self):
-        """Writes DaCHS's configuration and the RDs and sets the database up; returns (the ids
-        of the RDs whose text changed, whether the database is new)."""
+        """Writes DaCHS's configuration and the RDs and sets the database up, with the
+        service's own tables (ivoa.obscore, the processing service's); returns (the ids of the
+        RDs whose text changed, whether the database is new)."""
         os.makedirs(os.path.join(self.root, "state"), exist_ok=True)
         self.dachs_config.write()
         fresh = self._init_database()
@@ -199,6 +200,7 @@ class Instance:
         if not self.db.table_exists("ivoa", "obscore"):  # after etc/userconfig.rd: its columns
             self.dachs("imp", "//obscore")
         self.db.create_float8range()  # before DaCHS creates a GTI table (its index needs it)
+        self._publish_derived(render.DERIVED_RD_ID in changed)
         return changed, fresh
 
     def prepare(self, names=None, strict=False, prebuild=False):
@@ -236,7 +238,6 @@ class Instance:
         if moved:
             log(f"ivoa.obscore: access URLs now under {self.server_url}")
             self.refresh_dachs_metadata(self.published())
-        self._publish_derived(render.DERIVED_RD_ID in changed)
         self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()

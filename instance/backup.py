@@ -39,6 +39,7 @@ from instance import PROFILES, privileges
 from instance.database import client_command
 from instance.files import read_text
 from instance.publication import Publisher, code_version
+from rd import render
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMAT = "he-obscore-backup/1"
@@ -47,7 +48,10 @@ DUMP = "database.dump"
 PRIVILEGES = "privileges.json"
 SITE = "configuration/site.yaml"
 COLLECTIONS = "configuration/collections.yaml"
-MEMBERS = (DUMP, PRIVILEGES, SITE, COLLECTIONS)
+# The processing service's products (Instance.derived_dir): files its rows in ivoa.obscore
+# name, made once by a job and not from the data files.
+PRODUCTS = "products.tar"
+MEMBERS = (DUMP, PRIVILEGES, SITE, COLLECTIONS, PRODUCTS)
 MANIFEST_KEYS = ("instance", "created", "database", "port", "server_url", "data", "versions",
                  "collections", "tables", "members")
 # The tables of DaCHS's UWS jobs (async TAP, DataLink): those with both columns.
@@ -139,6 +143,9 @@ def _write_members(inst, work):
     os.makedirs(os.path.join(work, os.path.dirname(SITE)))
     shutil.copyfile(inst.site_file, os.path.join(work, SITE))
     shutil.copyfile(inst.collections_file, os.path.join(work, COLLECTIONS))
+    with tarfile.open(os.path.join(work, PRODUCTS), "w", format=tarfile.PAX_FORMAT) as tar:
+        if os.path.isdir(inst.derived_dir):
+            tar.add(inst.derived_dir, arcname=".")
     return {member: file_digest(os.path.join(work, member)) for member in MEMBERS}
 
 
@@ -182,7 +189,8 @@ def make_manifest(inst, members, data_dir=None):
             "ingest_code": code_version(),
         },
         "collections": {c.name: _collection_entry(inst, c) for c in inst.published()},
-        "tables": {c.schema: inst.rds.table_signature(c) for c in inst.published()},
+        "tables": {**{c.schema: inst.rds.table_signature(c) for c in inst.published()},
+                   render.DERIVED_SCHEMA: inst.rds.derived_signature()},
         "members": members,
     }
 

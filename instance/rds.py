@@ -115,16 +115,16 @@ class ResourceDescriptors:
 
     def derived_redefined(self):
         """True if the derived products' tables were created from other column definitions."""
-        return read_text(self._derived_stamp()) != self._derived_signature()
+        return read_text(self._derived_stamp()) != self.derived_signature()
 
     def record_derived(self):
-        write_if_changed(self._derived_stamp(), self._derived_signature())
+        write_if_changed(self._derived_stamp(), self.derived_signature())
 
     def _derived_stamp(self):
         return os.path.join(self.inst.root, "state", "table-derived.stamp")
 
     @staticmethod
-    def _derived_signature():
+    def derived_signature():
         return hashlib.sha256(render.derived_table_signature().encode()).hexdigest()
 
     def forget_table(self, collection):

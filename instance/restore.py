@@ -32,6 +32,7 @@ import json
 import os
 import re
 import subprocess
+import tarfile
 import tempfile
 import time
 
@@ -43,11 +44,12 @@ from ingest.config import ConfigError
 from ingest.errors import IngestError
 from instance import PROFILES, Instance, server
 from instance import privileges
-from instance.backup import COLLECTIONS, DUMP, SITE, Archive, BackupError
+from instance.backup import COLLECTIONS, DUMP, PRODUCTS, SITE, Archive, BackupError
 from instance.dachs_config import ask_features
 from instance.database import Database, client_command, ensure_superuser_role
 from instance.files import read_text, write_if_changed
 from instance.publication import Publisher, code_version, fingerprint_base, make_plan
+from rd import render
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGURATION = ((SITE, "site.yaml"), (COLLECTIONS, "collections.yaml"))
@@ -109,7 +111,8 @@ def _make(inst, archive, seconds):
         return result
 
     timed("database", restore_database, inst, archive)
-    redefined = timed("DaCHS root and registry", make_root, inst, archive.manifest)
+    redefined = timed("DaCHS root and registry", make_root, inst, archive.manifest,
+                      archive.member(PRODUCTS))
     return timed("data check", data_report, inst, archive.manifest, redefined)
 
 
@@ -315,11 +318,27 @@ def restore_list(archive, leave_out):
     return path
 
 
-def make_root(inst, manifest):
+def restore_products(inst, path):
+    """The processing service's product files (backup.PRODUCTS) into the instance's
+    derived_dir, unless configure() re-created its tables (no products left to serve)."""
+    if inst.db.value(f"SELECT count(*) FROM {render.DERIVED_SCHEMA}.products") == 0:
+        return
+    os.makedirs(inst.derived_dir, exist_ok=True)
+    with tarfile.open(path) as tar:
+        # (Its sha256 is the manifest's: the archive is the operator's own.)
+        tar.extractall(inst.derived_dir)
+
+
+def make_root(inst, manifest, archive_products):
     """Writes the instance's DaCHS root from the configuration and publishes the registry records;
     returns the names of the collections whose tables this checkout defines otherwise than the
     archive's (the next `make serve` re-creates them)."""
+    # The processing service's tables: recorded before configure() looks at them, which
+    # re-creates them (withdrawing every product) unless they have this checkout's definition.
+    if inst.rds.derived_signature() == manifest["tables"].get(render.DERIVED_SCHEMA):
+        inst.rds.record_derived()
     inst.configure()
+    restore_products(inst, archive_products)
     published = inst.published()
     inst.rds.write_views()
     refresh_dachs_tables(inst, manifest, published)
