@@ -44,11 +44,11 @@ def nginx_conf(inst, hosts_down=(), certificate=None):
     balancer = cluster.balancer
     temp = os.path.join(directory, "nginx-temp")
     hosts = "\n".join(
-        f"    server {s.address}:{cluster.service_port} max_fails=1"
+        f"    server {server.url_host(s.address)}:{cluster.service_port} max_fails=1"
         f" fail_timeout={balancer.fail_timeout}s{' down' if name in hosts_down else ''};"
         for name, s in cluster.services.items())
     user = "user root;\n" if os.geteuid() == 0 else ""
-    address = inst.bind_address
+    address = server.url_host(inst.bind_address)
     https = inst.https
     listens = [f"{address}:{inst.port}" + (" ssl" if certificate else "")]
     if certificate and https.http_port:
@@ -118,7 +118,8 @@ def host_health(address, port, timeout):
     # Never through a proxy of the environment: the hosts are on the cluster's own network.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://{address}:{port}/health", timeout=timeout) as r:
+        with opener.open(f"http://{server.url_host(address)}:{port}/health",
+                         timeout=timeout) as r:
             return r.status == 200, r.read(2000).decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return False, exc.read(2000).decode(errors="replace")

@@ -89,7 +89,7 @@ def nginx_conf(root, bind_address, port, backend_ports, exporter_port, tls=None,
     user = f"user {getpass.getuser()};\n" if os.geteuid() == 0 else ""
     temp_paths = "\n".join(f"  {kind}_temp_path {temp}/{kind};"
                            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    address = f"[{bind_address}]" if ":" in bind_address else bind_address
+    address = url_host(bind_address)
     cache = os.path.join(root, "cache", "datalink")
     scheme = "$heobs_scheme" if balancer else "$scheme"
     servers = [_server_block(f"{address}:{port}" + (" ssl" if tls else ""), cache,
@@ -318,10 +318,15 @@ def _start_group(instance, env, logfile, directory, settings, ports, processes, 
     return Servers(processes + [exporter, *keepers, nginx], processes, ports)
 
 
+def url_host(address):
+    """An IP address as nginx's listen and server lines and URLs write it: IPv6 in brackets."""
+    return f"[{address}]" if ":" in address else address
+
+
 def exporter_command(instance, backend_ports, port):
     """The command line of the server's exporter (monitoring/exporter.py)."""
     address = instance.bind_address
-    front = f"[{address}]:{instance.port}" if ":" in address else f"{address}:{instance.port}"
+    front = f"{url_host(address)}:{instance.port}"
     command = [DEBIAN_PYTHON, "-m", "monitoring", "--port", str(port),
                "--access-log", access_log_path(instance.root, instance.port), "--front", front,
                *database_arguments(instance),
@@ -369,7 +374,7 @@ def answers(port, tls=False, address="127.0.0.1"):
     nginx speaks HTTPS there. (Whether this machine's own port is up is no matter of trust: the
     certificate, which need not name the address, is not checked.)"""
     address = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address, address)
-    host = f"[{address}]" if ":" in address else address
+    host = url_host(address)
     context = None
     if tls:
         context = ssl.create_default_context()

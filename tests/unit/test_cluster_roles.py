@@ -138,7 +138,26 @@ def test_the_balancers_nginx_conf(site, tmp_path):
             f.write(conf.replace("10.0.0.20:", "127.0.0.1:"))  # an address nginx can bind here
         nginx_accepts(path)
     finally:
-        import shutil
+        shutil.rmtree(inst.root, ignore_errors=True)
+
+
+def test_ipv6_addresses_in_the_balancers_nginx_conf(tmp_path):
+    """IPv6 addresses are bracketed where nginx and URLs need it (listen, server)."""
+    document = yaml.safe_load(open(os.path.join(PROJECT_ROOT, "etc", "site.yaml"),
+                                   encoding="utf-8"))
+    document["cluster"] = {
+        "shared_dir": str(tmp_path / "shared"),
+        "primary": {"address": "fd00::1"},
+        "services": {"web1": {"address": "fd00::11"}},
+        "balancer": {"address": "fd00::20"}}
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(document))
+    inst = instance(str(path), "balancer")
+    try:
+        conf = balancer.nginx_conf(inst, hosts_down=set(), certificate=None)
+        assert "server [fd00::11]:8081 max_fails=1" in conf
+        assert f"listen [fd00::20]:{inst.port};" in conf
+    finally:
         shutil.rmtree(inst.root, ignore_errors=True)
 
 
