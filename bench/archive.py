@@ -112,7 +112,7 @@ class BenchArchive:
         return self.instance.dbname
 
     def prepare(self):
-        """The real publication pipeline (fingerprints, reading, staging, `dachs imp`)."""
+        """The real publication pipeline (fingerprints, reading, COPY: instance/publication.py)."""
         return self.instance.prepare(["synth"])
 
     def start(self):

@@ -3,17 +3,18 @@
 Service: `Instance.prepare(["synth"])` on an empty database: configuration, RDs, `dachs init`
 and the service's own tables (the processing service's, DaCHS's user UWS) are made before
 timing (Instance.configure: a one-off of a new instance, not ingest), then the timed run reads
-the indexes, fingerprints, reads every observation, stages the rows and has `dachs imp` load
-them (instance/publication.py), builds the views (ivoa.obscore_hea, the GTIs, provenance) and
-publishes the registry records.
+the indexes, fingerprints, reads every observation and streams the rows into PostgreSQL by COPY
+(instance/publication.py), builds the views (ivoa.obscore_hea, the GTIs, provenance) and
+publishes the registry records with the collection's coverage.
 
 Baseline: what any ingest has to read, with astropy alone and no database: both indexes, each
 observation's EVENTS and GTI headers and GTI table, and the headers of every IRF file (each
 shared IRF file once, as the ingest caches them).
 
-The first ingest's stages (instance/publication.py: plan = fingerprints, read = the GADF files
-with astropy and every check, import = `dachs imp` writing the rows and building the indexes)
-are reported with it, to show where the time goes.
+The first ingest's stages (instance/publication.py: plan = fingerprints, read = reading the GADF
+files with every check while the rows stream into the table (`dachs imp` making it first), import
+= the rest of the transaction: the GTI and provenance rows, the indexes) are reported with it, to
+show where the time goes.
 
 Re-run: the same prepare() on unchanged data, which should only fingerprint (no FITS read, no
 import): target <= 5 % of the first run.

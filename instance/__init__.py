@@ -13,6 +13,7 @@ Instance puts together the concerns, each in a module of its own:
 - publication.py: the incremental ingest of a collection; server.py: the server processes.
 """
 
+import concurrent.futures
 import fcntl
 import os
 import shutil
@@ -238,11 +239,16 @@ class Instance:
         if moved:
             log(f"ivoa.obscore: access URLs now under {self.server_url}")
             self.refresh_dachs_metadata(self.published())
-        self.publish_views()
         # a collection whose rows this run left as they were keeps the coverage computed before
         changed_rows = {name for name, summary in summaries.items()
                         if any(summary.counts.get(o) for o in ("added", "updated", "withdrawn"))}
-        self.registry.publish(self.published(), changed_rows)
+        # Side by side: the views' imports are DaCHS starting up (a process of its own each), the
+        # coverage is PostgreSQL aggregating footprints; neither reads what the other writes.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            coverage = pool.submit(self.registry.update_coverage, self.published(), changed_rows)
+            self.publish_views()
+            coverage.result()
+        self.registry.publish(self.published())
         with open(self._server_url_path(), "w", encoding="utf-8") as f:
             f.write(self.server_url)
         return summaries

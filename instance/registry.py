@@ -38,9 +38,12 @@ class Registry:
     def coverage(self, collection):
         """Spatial (MOC of the footprints), temporal (MJD) and spectral (photon energy in J, as
         DaCHS writes VODataService 1.2) coverage of the published table; None if it is empty."""
+        # pgSphere's sum() merges each footprint into one growing MOC; merging neighbours first,
+        # strip by 1-degree strip of right ascension, and then the strips is 3 times faster.
         statement = sql.SQL(
             "SELECT min(t_min), max(t_max), min(em_min), max(em_max),"
-            " (SELECT sum(smoc(%s, s_region))::text FROM {table} WHERE s_region IS NOT NULL)"
+            " (SELECT sum(strip)::text FROM (SELECT sum(smoc(%s, s_region)) AS strip FROM {table}"
+            "   WHERE s_region IS NOT NULL GROUP BY floor(s_ra)) AS strips)"
             " FROM {table}").format(table=sql.Identifier(collection.schema, "obs"))
         t_min, t_max, em_min, em_max, moc = self.inst.db.query(statement, (MOC_ORDER,))[0]
         if t_min is None:
@@ -55,16 +58,19 @@ class Registry:
             coverage["spatial"] = moc
         return coverage
 
-    def publish(self, published, changed_rows=None):
+    def update_coverage(self, published, changed_rows=None):
         """Updates the coverage of the published collections (of those named in changed_rows, and
-        of any without one; None: all) and runs `dachs pub` on the RDs whose records changed or are
-        missing; returns True if it did. (The coverage is an aggregate over the whole table: 2 s
-        at 10^4 rows, a third of an ingest that finds nothing to do.)"""
+        of any without one; None: all) and writes their RDs. (The coverage is an aggregate over
+        the whole table: 1 s at 10^4 rows.)"""
         for collection in published:
             if changed_rows is None or collection.name in changed_rows or not self.stored_coverage(collection):
                 write_if_changed(self._coverage_path(collection),
                                  json.dumps(self.coverage(collection), sort_keys=True) + "\n")
             self.inst.rds.write_collection(collection)
+
+    def publish(self, published):
+        """Runs `dachs pub` on the RDs whose records changed or are missing (after
+        update_coverage); returns True if it did."""
         rd_ids = list(SYSTEM_RDS) + [self.inst.rds.rd_id(c) for c in published]
         stamp = os.path.join(self.inst.root, "state", "registry.stamp")
         digest = self._digest(rd_ids)

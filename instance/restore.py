@@ -348,6 +348,7 @@ def make_root(inst, manifest, archive_products):
             inst.rds.record_table(collection)
         else:
             redefined.append(collection.name)
+    inst.registry.update_coverage(published)
     inst.registry.publish(published)
     return redefined
 
