@@ -201,6 +201,7 @@ class Instance:
         if not self.db.table_exists("ivoa", "obscore"):  # after etc/userconfig.rd: its columns
             self.dachs("imp", "//obscore")
         self.db.create_float8range()  # before DaCHS creates a GTI table (its index needs it)
+        self.db.turn_jit_off()
         self._publish_derived(render.DERIVED_RD_ID in changed)
         return changed, fresh
 

@@ -158,6 +158,18 @@ class Database:
         if not self.value("SELECT to_regtype('public.float8range')"):
             self.query("CREATE TYPE public.float8range AS RANGE (subtype = float8, subtype_diff = float8mi)")
 
+    def turn_jit_off(self):
+        """No JIT compilation in this database. DaCHS forbids sequential scans for any query with
+        a q3c condition (adqlglue.runTAPQuery, against a q3c planner failure), which makes a table
+        of ivoa.obscore's union without a q3c index, however small, cost 10^10; past
+        jit_above_cost, PostgreSQL then spends 0.3-0.4 s compiling every cone query
+        (BENCHMARKS.md's cone queries took 400 ms instead of 50). TAP's queries are short: JIT
+        never pays for them."""
+        if not self.value("SELECT 1 FROM pg_db_role_setting s JOIN pg_database d"
+                          " ON d.oid = s.setdatabase WHERE d.datname = %s AND s.setrole = 0"
+                          " AND 'jit=off' = ANY(s.setconfig)", (self.name,)):
+            self.query(sql.SQL("ALTER DATABASE {} SET jit = off").format(sql.Identifier(self.name)))
+
     def exists(self):
         return bool(self.value("SELECT 1 FROM pg_database WHERE datname=%s", (self.name,),
                                dbname="postgres"))
