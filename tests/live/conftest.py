@@ -1,7 +1,8 @@
 """The isolated DaCHS instance the live tests talk to.
 
 One instance per test session: its own DaCHS root (var/test_<pid>), database, roles and a free
-port, so the tests can run while `make serve` is running.  It is dropped at the end.
+port, so the tests can run while `make serve` is running.  It is dropped at the end, and one
+left behind by a session that was killed is dropped at the start of the next.
 """
 
 import os
@@ -12,7 +13,7 @@ from instance import Instance, stop_process
 from tests.conftest import HAWC_DIR
 
 import timesys
-from testinstance import add_users, collections_file, free_port
+from testinstance import add_users, collections_file, free_port, remove_stale_instances
 from versions import version_tuple
 
 
@@ -38,6 +39,7 @@ class Service:
 
 @pytest.fixture(scope="session")
 def service(hess_dir, cta_dir, tmp_path_factory):
+    remove_stale_instances()
     etc = tmp_path_factory.mktemp("etc")
     corpus_link = os.path.join(tmp_path_factory.mktemp("corpus"), "current")
     hawc_link = os.path.join(tmp_path_factory.mktemp("hawc"), "current")

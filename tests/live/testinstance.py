@@ -1,14 +1,15 @@
 """What the live tests need to make a DaCHS instance of their own: its collections file (the
 project's, with the data where the tests find it and the test rights), its users, a free port.
 conftest.py makes the session's instance with them; tests that need another one (test_https.py)
-too."""
+too; and the clean-up of instances a killed session left behind."""
 
 import os
+import re
 import socket
 
 import yaml
 
-from instance import PROJECT_ROOT
+from instance import PROJECT_ROOT, Instance
 
 import timesys
 from rights import MEMBER, OUTSIDER, OWNER_GROUP, PROPRIETARY_OBS, PROPRIETARY_SUBSET, RELEASE_DATE
@@ -58,3 +59,23 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def remove_stale_instances():
+    """Drops the instances (database, roles, var/ directory) of test sessions whose process is
+    gone: a session killed (SIGKILL, CI's timeout) never reaches its own clean-up."""
+    var = os.path.join(PROJECT_ROOT, "var")
+    for name in sorted(os.listdir(var)) if os.path.isdir(var) else []:
+        match = re.fullmatch(r"test_(\d+)(_tls)?", name)
+        if match and not _running(int(match.group(1))):
+            Instance(name).destroy()
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)  # no signal sent: whether the process exists (in this PID namespace)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
